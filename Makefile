@@ -1,0 +1,42 @@
+# eventcheck: every target works on a fresh machine after `.ci/run`'s
+# installs; `make run` and `make test` are the two README commands.
+GO ?= go
+EVENTCHECK = $(GO) run ./cmd/eventcheck
+
+.PHONY: run test unit e2e bench lint localcluster clean
+
+## run: the main job on the default environment (local cluster)
+run: localcluster
+	$(EVENTCHECK) env up
+
+## test: unit tests and the local end-to-end tests (what CI runs)
+test: localcluster lint
+	$(GO) test -count=1 -timeout 30m ./...
+	cd localcluster && $(GO) test -count=1 ./internal/registry/ ./internal/pki/
+
+## unit: only the fast tests
+unit:
+	$(GO) test -short ./...
+
+## e2e: the end-to-end story on the local environment
+e2e: localcluster
+	$(GO) test -count=1 -v -run 'TestLocalClusterTellsTheWorkshopStory' ./internal/cluster/providers/local/
+
+## bench: speed and memory figures (printed, never asserted)
+bench: localcluster
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cluster/providers/local/
+
+## lint: go vet and gofmt on both modules
+lint:
+	$(GO) vet ./...
+	cd localcluster && $(GO) vet ./...
+	@unformatted="$$(gofmt -l . )"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+## localcluster: build bin/localcluster (cold ~10-15 min, then cached)
+localcluster:
+	$(EVENTCHECK) env build-localcluster
+
+## clean: stop what `make run` started and remove build output
+clean:
+	-$(EVENTCHECK) env down
+	rm -rf bin artifacts

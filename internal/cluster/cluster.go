@@ -1,0 +1,152 @@
+// Package cluster is the one entry point to a Kubernetes cluster for
+// eventcheck: pick a provider by name (kind, local, kubeconfig, or auto) and
+// configure it with options.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/eventcheck/eventcheck/internal/cluster/providers"
+	"github.com/eventcheck/eventcheck/internal/cluster/providers/kind"
+	"github.com/eventcheck/eventcheck/internal/cluster/providers/kubeconfig"
+	"github.com/eventcheck/eventcheck/internal/cluster/providers/local"
+	"github.com/eventcheck/eventcheck/internal/engine"
+)
+
+// Provider is a cluster backend; see providers.Provider.
+type Provider = providers.Provider
+
+// ErrNotSupported is returned by operations a provider cannot do.
+var ErrNotSupported = providers.ErrNotSupported
+
+// Provider names.
+const (
+	Auto       = "auto"
+	Kind       = "kind"
+	Local      = "local"
+	Kubeconfig = "kubeconfig"
+)
+
+// Names lists the accepted provider names.
+var Names = []string{Auto, Kind, Local, Kubeconfig}
+
+// Option configures a provider. Options apply in order and may fail.
+type Option func(*providers.Options) error
+
+// WithName names the cluster.
+func WithName(name string) Option {
+	return func(o *providers.Options) error { o.Name = name; return nil }
+}
+
+// WithDir sets where a local cluster keeps its state.
+func WithDir(dir string) Option {
+	return func(o *providers.Options) error { o.Dir = dir; return nil }
+}
+
+// WithConfigFile sets the provider's config file (kind-config.yaml).
+func WithConfigFile(path string) Option {
+	return func(o *providers.Options) error { o.ConfigFile = path; return nil }
+}
+
+// WithKubeconfig sets the kubeconfig to use (kubeconfig) or write (kind).
+func WithKubeconfig(path, context string) Option {
+	return func(o *providers.Options) error { o.Kubeconfig, o.Context = path, context; return nil }
+}
+
+// WithNodes sets the number of nodes of a local cluster.
+func WithNodes(n int) Option {
+	return func(o *providers.Options) error {
+		if n < 1 {
+			return fmt.Errorf("number of nodes must be at least 1, got %d", n)
+		}
+		o.Nodes = n
+		return nil
+	}
+}
+
+// WithNodeImage sets kind's node image.
+func WithNodeImage(image string) Option {
+	return func(o *providers.Options) error { o.NodeImage = image; return nil }
+}
+
+// WithBinary sets the localcluster binary.
+func WithBinary(path string) Option {
+	return func(o *providers.Options) error { o.Binary = path; return nil }
+}
+
+// WithAPIServerPort fixes a local cluster's apiserver port.
+func WithAPIServerPort(port int) Option {
+	return func(o *providers.Options) error {
+		if port < 0 || port > 65535 {
+			return fmt.Errorf("apiserver port %d out of range", port)
+		}
+		o.APIServerPort = port
+		return nil
+	}
+}
+
+// WithImages sets the images a local cluster's nodes can pull.
+func WithImages(images ...string) Option {
+	return func(o *providers.Options) error { o.Images = images; return nil }
+}
+
+// WithDetach keeps a local cluster running after this process exits.
+func WithDetach(detach bool) Option {
+	return func(o *providers.Options) error { o.Detach = detach; return nil }
+}
+
+// WithReadyTimeout bounds Up.
+func WithReadyTimeout(d time.Duration) Option {
+	return func(o *providers.Options) error { o.ReadyTimeout = d; return nil }
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *providers.Options) error { o.Log = l; return nil }
+}
+
+// New returns the named provider. "auto" picks kind when a container engine
+// answers, else local, and logs which and why.
+func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
+	var o providers.Options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	o.Defaults()
+	if name == Auto || name == "" {
+		name, reason := Detect(ctx)
+		o.Log.Info("cluster provider chosen", "provider", name, "why", reason)
+		return build(name, o)
+	}
+	return build(name, o)
+}
+
+func build(name string, o providers.Options) (Provider, error) {
+	switch name {
+	case Kind:
+		return kind.New(o)
+	case Local:
+		return local.New(o)
+	case Kubeconfig:
+		return kubeconfig.New(o)
+	}
+	return nil, fmt.Errorf("unknown cluster provider %q: use one of %v", name, Names)
+}
+
+// Detect chooses between kind and local and says why.
+func Detect(ctx context.Context) (name, reason string) {
+	eng, err := engine.Detect(ctx)
+	if err != nil {
+		return Local, err.Error()
+	}
+	return Kind, fmt.Sprintf("%s engine %s answers", eng.Binary, eng.Version)
+}
+
+// IsNotSupported reports whether err says an operation is not supported.
+func IsNotSupported(err error) bool { return errors.Is(err, ErrNotSupported) }

@@ -1,0 +1,191 @@
+// Package kind runs the cluster in containers with kind, used as a library
+// (sigs.k8s.io/kind/pkg/cluster), never through the kind CLI.
+package kind
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+	kindlog "sigs.k8s.io/kind/pkg/log"
+
+	"github.com/eventcheck/eventcheck/internal/cluster/providers"
+	"github.com/eventcheck/eventcheck/internal/engine"
+)
+
+type provider struct {
+	o       providers.Options
+	kind    *kindcluster.Provider
+	created bool
+}
+
+// New returns the kind provider. The kubeconfig goes to a file of ours
+// (default: the user's cache directory), never ~/.kube/config.
+func New(o providers.Options) (providers.Provider, error) {
+	o.Defaults()
+	if o.ConfigFile != "" {
+		cfg, err := LoadConfig(o.ConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		// The cluster name in the file wins over the default, as with kind.
+		if cfg.Name != "" && o.Name == "eventcheck" {
+			o.Name = cfg.Name
+		}
+	}
+	if o.Kubeconfig == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("failed to find a place for the kind kubeconfig (set --kubeconfig): %w", err)
+		}
+		o.Kubeconfig = filepath.Join(cache, "eventcheck", "kind", o.Name+".kubeconfig")
+	}
+	return &provider{o: o}, nil
+}
+
+// engineProvider returns kind's provider for the running engine, or a
+// clear error in bounded time when there is none.
+func (p *provider) engineProvider(ctx context.Context) (*kindcluster.Provider, error) {
+	if p.kind != nil {
+		return p.kind, nil
+	}
+	eng, err := engine.Detect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the kind cluster provider needs a running container engine: %w; start Docker (or Podman) or use --cluster local", err)
+	}
+	opt := map[string]kindcluster.ProviderOption{
+		"docker":  kindcluster.ProviderWithDocker(),
+		"podman":  kindcluster.ProviderWithPodman(),
+		"nerdctl": kindcluster.ProviderWithNerdctl("nerdctl"),
+	}[eng.Binary]
+	p.kind = kindcluster.NewProvider(opt, kindcluster.ProviderWithLogger(slogAdapter{p.o}))
+	return p.kind, nil
+}
+
+func (p *provider) Up(ctx context.Context) error {
+	k, err := p.engineProvider(ctx)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p.o.Kubeconfig), 0o755); err != nil {
+		return fmt.Errorf("failed to create directory for kubeconfig %s: %w", p.o.Kubeconfig, err)
+	}
+	existing, err := k.List()
+	if err != nil {
+		return fmt.Errorf("failed to list kind clusters: %w", err)
+	}
+	if slices.Contains(existing, p.o.Name) {
+		p.o.Log.Info("reusing kind cluster", "name", p.o.Name)
+		if err := k.ExportKubeConfig(p.o.Name, p.o.Kubeconfig, false); err != nil {
+			return fmt.Errorf("failed to write kubeconfig for kind cluster %q: %w", p.o.Name, err)
+		}
+		return nil
+	}
+	opts := []kindcluster.CreateOption{
+		kindcluster.CreateWithKubeconfigPath(p.o.Kubeconfig),
+		kindcluster.CreateWithWaitForReady(p.o.ReadyTimeout),
+		kindcluster.CreateWithDisplayUsage(false),
+		kindcluster.CreateWithDisplaySalutation(false),
+	}
+	if p.o.ConfigFile != "" {
+		opts = append(opts, kindcluster.CreateWithConfigFile(p.o.ConfigFile))
+	}
+	if p.o.NodeImage != "" {
+		opts = append(opts, kindcluster.CreateWithNodeImage(p.o.NodeImage))
+	}
+	start := time.Now()
+	// kind's Create does not take a context; it is bounded by the wait
+	// option above.
+	if err := k.Create(p.o.Name, opts...); err != nil {
+		return fmt.Errorf("failed to create kind cluster %q: %w", p.o.Name, err)
+	}
+	p.created = true
+	p.o.Log.Info("kind cluster ready", "name", p.o.Name, "elapsed", time.Since(start).Round(time.Second))
+	return nil
+}
+
+func (p *provider) Kubeconfig() string { return p.o.Kubeconfig }
+
+func (p *provider) RESTConfig() (*rest.Config, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", p.o.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load kind kubeconfig %s: %w", p.o.Kubeconfig, err)
+	}
+	return cfg, nil
+}
+
+func (p *provider) Down(ctx context.Context) error {
+	k, err := p.engineProvider(ctx)
+	if err != nil {
+		return err
+	}
+	if err := k.Delete(p.o.Name, p.o.Kubeconfig); err != nil {
+		return fmt.Errorf("failed to delete kind cluster %q: %w", p.o.Name, err)
+	}
+	return nil
+}
+
+func (p *provider) ExportLogs(ctx context.Context, dir string) error {
+	k, err := p.engineProvider(ctx)
+	if err != nil {
+		return err
+	}
+	if err := k.CollectLogs(p.o.Name, dir); err != nil {
+		return fmt.Errorf("failed to export logs of kind cluster %q: %w", p.o.Name, err)
+	}
+	return nil
+}
+
+func (p *provider) LoadImageArchive(ctx context.Context, path string) error {
+	k, err := p.engineProvider(ctx)
+	if err != nil {
+		return err
+	}
+	nodes, err := k.ListInternalNodes(p.o.Name)
+	if err != nil {
+		return fmt.Errorf("failed to list nodes of kind cluster %q: %w", p.o.Name, err)
+	}
+	var errs []error
+	for _, n := range nodes {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("failed to open image archive: %w", err)
+		}
+		if err := nodeutils.LoadImageArchive(n, f); err != nil {
+			errs = append(errs, fmt.Errorf("node %s: %w", n.String(), err))
+		}
+		f.Close()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("failed to load image archive %s into kind cluster %q: %w", path, p.o.Name, err)
+	}
+	return nil
+}
+
+// slogAdapter routes kind's logger to slog.
+type slogAdapter struct{ o providers.Options }
+
+func (a slogAdapter) Warn(msg string)                          { a.o.Log.Warn(msg) }
+func (a slogAdapter) Warnf(f string, args ...any)              { a.o.Log.Warn(fmt.Sprintf(f, args...)) }
+func (a slogAdapter) Error(msg string)                         { a.o.Log.Error(msg) }
+func (a slogAdapter) Errorf(f string, args ...any)             { a.o.Log.Error(fmt.Sprintf(f, args...)) }
+func (a slogAdapter) V(level kindlog.Level) kindlog.InfoLogger { return infoAdapter{a.o, level} }
+
+type infoAdapter struct {
+	o     providers.Options
+	level kindlog.Level
+}
+
+func (i infoAdapter) Info(msg string) { i.o.Log.Debug(msg, "v", i.level) }
+func (i infoAdapter) Infof(f string, args ...any) {
+	i.o.Log.Debug(fmt.Sprintf(f, args...), "v", i.level)
+}
+func (i infoAdapter) Enabled() bool { return i.level <= 1 }

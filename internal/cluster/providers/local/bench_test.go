@@ -1,0 +1,73 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventcheck/eventcheck/internal/cluster/providers"
+)
+
+// rssBytes sums the resident memory of the given processes.
+func rssBytes(pids []int) int64 {
+	var total int64
+	for _, pid := range pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				total += kb * 1024
+			}
+		}
+	}
+	return total
+}
+
+// BenchmarkUp measures a local cluster from start to ready (target ≤ 8 s on
+// 2 cores) and the resident memory of all its processes once ready and
+// after 10 s of settling (target ≤ 1.5 GiB).
+func BenchmarkUp(b *testing.B) {
+	ctx := context.Background()
+	var ready time.Duration
+	var rss int64
+	for b.Loop() {
+		dir, err := os.MkdirTemp("", "ec-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := New(providers.Options{Dir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		// Build (a no-op when cached) outside the measured time.
+		b.StopTimer()
+		if _, err := Binary(ctx, "", nil); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		if err := p.Up(ctx); err != nil {
+			b.Fatal(err)
+		}
+		ready += time.Since(start)
+		b.StopTimer()
+		time.Sleep(10 * time.Second) // settle, to measure steady-state memory
+		pid, _ := p.(*provider).pid()
+		rss = max(rss, rssBytes(descendants(pid)))
+		if err := p.Down(ctx); err != nil {
+			b.Fatal(err)
+		}
+		os.RemoveAll(dir)
+		b.StartTimer()
+	}
+	b.ReportMetric(ready.Seconds()/float64(b.N), "s-to-ready")
+	b.ReportMetric(float64(rss)/(1<<20), "MiB-rss-max")
+	b.ReportMetric(0, "ns/op")
+}

@@ -1,0 +1,71 @@
+package local
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// descendants returns pid and every process below it.
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, s := range stats {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			continue
+		}
+		str := string(data)
+		rest := strings.Fields(str[strings.LastIndexByte(str, ')')+1:])
+		if len(rest) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(rest[1])
+		self, _ := strconv.Atoi(filepath.Base(filepath.Dir(s)))
+		children[ppid] = append(children[ppid], self)
+	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+// listeningPorts returns the TCP ports the given processes listen on.
+func listeningPorts(pids []int) map[int]bool {
+	inodes := map[string]bool{}
+	for _, pid := range pids {
+		fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+		for _, fd := range fds {
+			target, err := os.Readlink(fd)
+			if err == nil && strings.HasPrefix(target, "socket:[") {
+				inodes[strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]")] = true
+			}
+		}
+	}
+	ports := map[int]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(table)
+		if err != nil {
+			continue
+		}
+		s := bufio.NewScanner(f)
+		s.Scan() // header
+		for s.Scan() {
+			fields := strings.Fields(s.Text())
+			// local_address, st (0A = LISTEN), inode
+			if len(fields) < 10 || fields[3] != "0A" || !inodes[fields[9]] {
+				continue
+			}
+			port, err := strconv.ParseInt(fields[1][strings.LastIndexByte(fields[1], ':')+1:], 16, 32)
+			if err == nil {
+				ports[int(port)] = true
+			}
+		}
+		f.Close()
+	}
+	return ports
+}

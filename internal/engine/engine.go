@@ -1,0 +1,60 @@
+// Package engine finds a running container engine. A container CLI on the
+// PATH is not enough: machines often have the docker client without an
+// engine, so this asks the engine itself.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Engine is a reachable container engine.
+type Engine struct {
+	// Binary is the CLI that reached it: docker, podman or nerdctl.
+	Binary  string
+	Version string
+}
+
+// ErrNoEngine says no container engine answered.
+var ErrNoEngine = errors.New("no container engine is reachable")
+
+// probeTimeout bounds each engine probe: a dead socket must not hang a run.
+const probeTimeout = 10 * time.Second
+
+// Detect returns the first engine that answers, in kind's order of
+// preference (docker, nerdctl, podman). The error says what was tried.
+func Detect(ctx context.Context) (*Engine, error) {
+	var tried []string
+	for _, bin := range []string{"docker", "nerdctl", "podman"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			continue
+		}
+		e, err := probe(ctx, bin)
+		if err == nil {
+			return e, nil
+		}
+		tried = append(tried, err.Error())
+	}
+	if len(tried) == 0 {
+		return nil, fmt.Errorf("%w: none of docker, nerdctl, podman is installed", ErrNoEngine)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNoEngine, strings.Join(tried, "; "))
+}
+
+func probe(ctx context.Context, bin string) (*Engine, error) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "version", "--format", "{{.Server.Version}}").CombinedOutput()
+	msg := strings.TrimSpace(string(out))
+	if err != nil || msg == "" {
+		if i := strings.LastIndex(msg, "\n"); i >= 0 {
+			msg = msg[i+1:]
+		}
+		return nil, fmt.Errorf("%s is installed but its engine does not answer (%v: %s)", bin, err, msg)
+	}
+	return &Engine{Binary: bin, Version: msg}, nil
+}
