@@ -3,7 +3,7 @@
 GO ?= go
 EVENTCHECK = $(GO) run ./cmd/eventcheck
 
-.PHONY: run test unit e2e bench lint localcluster clean
+.PHONY: run test unit e2e bench lint deps localcluster clean
 
 ## run: the main job on the default environment (local cluster)
 run: localcluster
@@ -24,7 +24,14 @@ e2e: localcluster
 
 ## bench: speed and memory figures (printed, never asserted)
 bench: localcluster
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cluster/providers/local/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cluster/providers/local/ ./internal/opensearch/providers/local/
+
+## deps: install what a fresh machine lacks (Go modules, the OpenSearch
+## distribution from Maven Central, its system user)
+deps:
+	$(GO) mod download
+	cd localcluster && $(GO) mod download
+	$(EVENTCHECK) env prepare
 
 ## lint: go vet and gofmt on both modules
 lint:

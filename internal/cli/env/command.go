@@ -13,6 +13,8 @@ import (
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/cluster/providers/local"
+	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 )
 
 type options struct {
@@ -103,6 +105,28 @@ func Command(log *slog.Logger) *cobra.Command {
 			return nil
 		},
 	})
+	var osVersion, osZip, javaHome string
+	prepare := &cobra.Command{
+		Use:   "prepare",
+		Short: "Install what the local environment needs: the OpenSearch distribution (via Maven), its system user, a JDK check",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, version, err := oslocal.Prepare(cmd.Context(), osproviders.Options{Version: osVersion, Zip: osZip, JavaHome: javaHome, Log: log})
+			if err != nil {
+				return exitcode.Wrap(exitcode.Environment, err)
+			}
+			java, major, err := oslocal.FindJava(javaHome)
+			if err != nil {
+				return exitcode.Wrap(exitcode.Environment, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "OpenSearch %s ready at %s (Java %d at %s)\n", version, home, major, java)
+			return nil
+		},
+	}
+	prepare.Flags().StringVar(&osVersion, "opensearch-version", "", "OpenSearch version, x.y.z or a series (default: newest 2.19.x)")
+	prepare.Flags().StringVar(&osZip, "opensearch-zip", "", "use this distribution zip instead of downloading")
+	prepare.Flags().StringVar(&javaHome, "java-home", "", "JDK for OpenSearch (default: $JAVA_HOME if it fits, else found)")
+	cmd.AddCommand(prepare)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "build-localcluster",
 		Short: "Build the localcluster binary from the source tree (cached by go build)",

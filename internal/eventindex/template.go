@@ -1,0 +1,109 @@
+// Package eventindex is the events index as every check and dashboard panel
+// sees it: the index template that keeps the field names and types the
+// workshop dashboard relies on, and the typed queries and aggregations run
+// against it.
+package eventindex
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
+)
+
+const (
+	// Index is where the exporter writes, as in the workshop.
+	Index = "eks-kubernetes-events"
+	// Pattern is the dashboard's index pattern and the template's.
+	Pattern = Index + "*"
+	// TimeField is the dashboard's time field.
+	TimeField = "lastTimestamp"
+	// TemplateName is the name of the index template.
+	TemplateName = "eks-kubernetes-events"
+)
+
+// dateFields are dates whatever dynamic mapping would guess.
+var dateFields = []string{"firstTimestamp", "lastTimestamp", "eventTime", "metadata.creationTimestamp", "series.lastObservedTime"}
+
+const dateFormat = "strict_date_optional_time||epoch_millis"
+
+// Template is the body of the composable index template.
+func Template() map[string]any {
+	props := map[string]any{}
+	for _, f := range dateFields {
+		setPath(props, f, map[string]any{"type": "date", "format": dateFormat})
+	}
+	setPath(props, "count", map[string]any{"type": "long"})
+	return map[string]any{
+		"index_patterns": []string{Pattern},
+		"priority":       100,
+		"template": map[string]any{
+			"settings": map[string]any{
+				"number_of_shards": 1,
+				// One node: replicas could never be assigned.
+				"number_of_replicas": 0,
+			},
+			"mappings": map[string]any{
+				// Strings get a text field and a .keyword sub-field, exactly
+				// as dynamic mapping gives the upstream exporter's index, so
+				// the dashboard's type.keyword etc. exist.
+				"dynamic_templates": []any{map[string]any{
+					"strings_as_text_and_keyword": map[string]any{
+						"match_mapping_type": "string",
+						"mapping": map[string]any{
+							"type": "text",
+							"fields": map[string]any{
+								"keyword": map[string]any{"type": "keyword", "ignore_above": 256},
+							},
+						},
+					},
+				}},
+				"properties": props,
+			},
+		},
+	}
+}
+
+// setPath puts a mapping at a dotted path as nested object properties.
+func setPath(props map[string]any, path string, mapping map[string]any) {
+	for {
+		head, rest, nested := cut(path)
+		if !nested {
+			props[head] = mapping
+			return
+		}
+		obj, ok := props[head].(map[string]any)
+		if !ok {
+			obj = map[string]any{"properties": map[string]any{}}
+			props[head] = obj
+		}
+		props = obj["properties"].(map[string]any)
+		path = rest
+	}
+}
+
+func cut(path string) (string, string, bool) {
+	for i := range len(path) {
+		if path[i] == '.' {
+			return path[:i], path[i+1:], true
+		}
+	}
+	return path, "", false
+}
+
+// ApplyTemplate installs (or replaces) the index template.
+func ApplyTemplate(ctx context.Context, c *opensearchapi.Client) error {
+	body, err := json.Marshal(Template())
+	if err != nil {
+		return err
+	}
+	if _, err := c.IndexTemplate.Create(ctx, opensearchapi.IndexTemplateCreateReq{
+		IndexTemplate: TemplateName,
+		Body:          bytes.NewReader(body),
+	}); err != nil {
+		return fmt.Errorf("failed to apply index template %s: %w", TemplateName, err)
+	}
+	return nil
+}

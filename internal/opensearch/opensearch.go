@@ -1,0 +1,116 @@
+// Package opensearch is the one entry point to an OpenSearch for eventcheck:
+// pick a provider by name (local, container, url, or auto) and configure it
+// with options.
+package opensearch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/eventcheck/eventcheck/internal/engine"
+	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
+	"github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
+	"github.com/eventcheck/eventcheck/internal/opensearch/providers/url"
+)
+
+type (
+	// Provider is an OpenSearch backend; see providers.Provider.
+	Provider = providers.Provider
+	// Instance is a running OpenSearch with a ready client.
+	Instance = providers.Instance
+	// Endpoint says how to reach an OpenSearch.
+	Endpoint = providers.Endpoint
+)
+
+// Provider names.
+const (
+	Auto      = "auto"
+	Local     = "local"
+	Container = "container"
+	URL       = "url"
+)
+
+// Names lists the accepted provider names.
+var Names = []string{Auto, Local, Container, URL}
+
+// Option configures a provider. Options apply in order and may fail.
+type Option func(*providers.Options) error
+
+// WithEndpoint sets the endpoint of the url provider.
+func WithEndpoint(e Endpoint) Option {
+	return func(o *providers.Options) error { o.Endpoint = e; return nil }
+}
+
+// WithVersion sets the OpenSearch version (local: x.y.z or a series such as
+// 2.19; container: an image tag).
+func WithVersion(v string) Option {
+	return func(o *providers.Options) error { o.Version = v; return nil }
+}
+
+// WithZip uses a local copy of the distribution zip (local).
+func WithZip(path string) Option {
+	return func(o *providers.Options) error { o.Zip = path; return nil }
+}
+
+// WithDir keeps run state (data, logs) in dir (local).
+func WithDir(dir string) Option {
+	return func(o *providers.Options) error { o.Dir = dir; return nil }
+}
+
+// WithJavaHome sets the JDK (local).
+func WithJavaHome(home string) Option {
+	return func(o *providers.Options) error { o.JavaHome = home; return nil }
+}
+
+// WithNetwork joins a container network with the alias "opensearch".
+func WithNetwork(network string) Option {
+	return func(o *providers.Options) error { o.Network = network; return nil }
+}
+
+// WithReadyTimeout bounds Start.
+func WithReadyTimeout(d time.Duration) Option {
+	return func(o *providers.Options) error { o.ReadyTimeout = d; return nil }
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *providers.Options) error { o.Log = l; return nil }
+}
+
+// New returns the named provider. "auto" picks container when a container
+// engine answers, else local, and logs which and why.
+func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
+	var o providers.Options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	o.Defaults()
+	if name == Auto || name == "" {
+		var reason string
+		name, reason = Detect(ctx)
+		o.Log.Info("OpenSearch provider chosen", "provider", name, "why", reason)
+	}
+	switch name {
+	case Local:
+		return local.New(o)
+	case Container:
+		return container.New(o)
+	case URL:
+		return url.New(o)
+	}
+	return nil, fmt.Errorf("unknown OpenSearch provider %q: use one of %v", name, Names)
+}
+
+// Detect chooses between container and local and says why.
+func Detect(ctx context.Context) (name, reason string) {
+	eng, err := engine.Detect(ctx)
+	if err != nil {
+		return Local, err.Error()
+	}
+	return Container, fmt.Sprintf("%s engine %s answers", eng.Binary, eng.Version)
+}

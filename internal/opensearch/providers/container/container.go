@@ -1,0 +1,122 @@
+// Package container runs OpenSearch in a container with testcontainers-go:
+// single node, security plugin disabled. On kind's network it answers to
+// the alias "opensearch", so pods reach http://opensearch:9200.
+package container
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/eventcheck/eventcheck/internal/engine"
+	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+)
+
+// DefaultVersion of the opensearchproject/opensearch image.
+const DefaultVersion = "2.19.6" // the same release the local provider resolves
+
+// NetworkAlias is the name pods use for OpenSearch on kind's network.
+const NetworkAlias = "opensearch"
+
+type provider struct {
+	o providers.Options
+	c testcontainers.Container
+}
+
+// New returns the container provider.
+func New(o providers.Options) (providers.Provider, error) {
+	o.Defaults()
+	if o.Version == "" {
+		o.Version = DefaultVersion
+	}
+	return &provider{o: o}, nil
+}
+
+// Request is the container we run; a function of the options so it can be
+// checked without an engine.
+func Request(o providers.Options) testcontainers.ContainerRequest {
+	req := testcontainers.ContainerRequest{
+		Image:        "opensearchproject/opensearch:" + o.Version,
+		ExposedPorts: []string{"9200/tcp"},
+		Env: map[string]string{
+			"discovery.type":                                    "single-node",
+			"DISABLE_SECURITY_PLUGIN":                           "true",
+			"DISABLE_INSTALL_DEMO_CONFIG":                       "true",
+			"OPENSEARCH_JAVA_OPTS":                              "-Xms" + o.Heap + " -Xmx" + o.Heap,
+			"cluster.routing.allocation.disk.threshold_enabled": "false",
+		},
+		WaitingFor: wait.ForHTTP("/_cluster/health?wait_for_status=yellow&timeout=1s").
+			WithPort("9200/tcp").WithStartupTimeout(o.ReadyTimeout),
+	}
+	if o.Network != "" {
+		req.Networks = []string{o.Network}
+		req.NetworkAliases = map[string][]string{o.Network: {NetworkAlias}}
+	}
+	return req
+}
+
+func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
+	if _, err := engine.Detect(ctx); err != nil {
+		return nil, fmt.Errorf("the container OpenSearch provider needs a running container engine: %w; start Docker or use --opensearch local", err)
+	}
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: Request(p.o),
+		Started:          true,
+	})
+	if err != nil {
+		if c != nil {
+			_ = c.Terminate(context.Background())
+		}
+		return nil, fmt.Errorf("failed to start OpenSearch container %s: %w", Request(p.o).Image, err)
+	}
+	p.c = c
+	endpoint, err := c.PortEndpoint(ctx, "9200/tcp", "http")
+	if err != nil {
+		return nil, err
+	}
+	ep := providers.Endpoint{URL: endpoint}
+	client, err := providers.NewClient(ctx, ep)
+	if err != nil {
+		return nil, err
+	}
+	if err := providers.WaitHealthy(ctx, client, nil); err != nil {
+		return nil, err
+	}
+	p.o.Log.Info("OpenSearch container healthy", "image", Request(p.o).Image, "url", endpoint, "network", p.o.Network)
+	return &providers.Instance{Endpoint: ep, Client: client}, nil
+}
+
+func (p *provider) Stop(ctx context.Context) error {
+	if p.c == nil {
+		return nil
+	}
+	err := p.c.Terminate(ctx)
+	p.c = nil
+	return err
+}
+
+func (p *provider) ExportLogs(ctx context.Context, dir string) error {
+	if p.c == nil {
+		return fmt.Errorf("OpenSearch container not running")
+	}
+	logs, err := p.c.Logs(ctx)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "opensearch-container.log"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, logs)
+	return err
+}

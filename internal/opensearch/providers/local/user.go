@@ -1,0 +1,64 @@
+package local
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+)
+
+// SystemUser runs OpenSearch when we are root: OpenSearch refuses to run
+// as root and no setting overrides that.
+const SystemUser = "eventcheck-opensearch"
+
+// runAs is the identity the JVM runs as; nil means the current user.
+type runAs struct {
+	name     string
+	uid, gid int
+}
+
+// ensureUser returns nil when not root; as root it creates (if missing) a
+// system user without a login shell or home and returns it.
+func ensureUser() (*runAs, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup(SystemUser)
+	if err != nil {
+		out, cerr := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+			"--shell", "/usr/sbin/nologin", "--user-group", SystemUser).CombinedOutput()
+		// Another process (a parallel test package) may have created it.
+		if u, err = user.Lookup(SystemUser); err != nil {
+			if cerr != nil {
+				return nil, fmt.Errorf("OpenSearch cannot run as root and creating the system user %s failed: %v: %s; create it (useradd --system %s) or run as a non-root user", SystemUser, cerr, out, SystemUser)
+			}
+			return nil, err
+		}
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &runAs{name: SystemUser, uid: uid, gid: gid}, nil
+}
+
+func (r *runAs) credential() *syscall.Credential {
+	if r == nil {
+		return nil
+	}
+	return &syscall.Credential{Uid: uint32(r.uid), Gid: uint32(r.gid)}
+}
+
+// chownTree gives the run user a tree; a no-op when not root.
+func (r *runAs) chownTree(root string) error {
+	if r == nil {
+		return nil
+	}
+	return filepath.Walk(root, func(path string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, r.uid, r.gid)
+	})
+}
