@@ -13,6 +13,8 @@ run: localcluster
 test: localcluster lint
 	$(GO) test -count=1 -timeout 30m ./...
 	cd localcluster && $(GO) test -count=1 ./internal/registry/ ./internal/pki/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s ./exporter/config/
+	$(GO) test -run '^$$' -fuzz FuzzBuild -fuzztime 10s ./exporter/document/
 
 ## unit: only the fast tests
 unit:
@@ -25,6 +27,7 @@ e2e: localcluster
 ## bench: speed and memory figures (printed, never asserted)
 bench: localcluster
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cluster/providers/local/ ./internal/opensearch/providers/local/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./exporter/
 
 ## deps: install what a fresh machine lacks (Go modules, the OpenSearch
 ## distribution from Maven Central, its system user)

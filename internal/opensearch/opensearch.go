@@ -60,6 +60,17 @@ func WithDir(dir string) Option {
 	return func(o *providers.Options) error { o.Dir = dir; return nil }
 }
 
+// WithPort fixes the HTTP port (local).
+func WithPort(port int) Option {
+	return func(o *providers.Options) error {
+		if port < 0 || port > 65535 {
+			return fmt.Errorf("OpenSearch port %d out of range", port)
+		}
+		o.Port = port
+		return nil
+	}
+}
+
 // WithJavaHome sets the JDK (local).
 func WithJavaHome(home string) Option {
 	return func(o *providers.Options) error { o.JavaHome = home; return nil }

@@ -41,8 +41,12 @@ type Options struct {
 	Version string
 	// Zip is a local copy of the distribution, for offline use (local).
 	Zip string
-	// Dir holds run state: data, logs (local).
+	// Dir holds run state: data, logs (local). Data in it survives a
+	// restart; a temporary directory is used when empty.
 	Dir string
+	// Port fixes the HTTP port (local; 0 picks a free one). With Dir, a
+	// restarted server is found at the same address with the same data.
+	Port int
 	// CacheDir holds downloaded and unpacked distributions (local).
 	CacheDir string
 	// JavaHome overrides the JDK (local).

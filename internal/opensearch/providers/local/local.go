@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -199,6 +200,9 @@ func (p *provider) prepareRunDir(home string, user *runAs) error {
 		if err := os.MkdirAll(p.runDir, 0o755); err != nil {
 			return fmt.Errorf("OpenSearch data directory %s cannot be created: %w; choose a writable --opensearch-dir", p.runDir, err)
 		}
+		if err := user.checkReachable(p.runDir); err != nil {
+			return err
+		}
 	} else {
 		dir, err := os.MkdirTemp("", "eventcheck-opensearch-")
 		if err != nil {
@@ -211,12 +215,14 @@ func (p *provider) prepareRunDir(home string, user *runAs) error {
 		return fmt.Errorf("OpenSearch data directory %s is not writable: %w; choose a writable --opensearch-dir", p.runDir, err)
 	}
 	os.Remove(probe)
-	for _, d := range []string{"config", "data", "logs", "tmp"} {
-		path := filepath.Join(p.runDir, d)
-		if err := os.RemoveAll(path); err != nil {
+	// config, logs and tmp are per start; data survives a restart.
+	for _, d := range []string{"config", "logs", "tmp"} {
+		if err := os.RemoveAll(filepath.Join(p.runDir, d)); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(path, 0o755); err != nil {
+	}
+	for _, d := range []string{"config", "data", "logs", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(p.runDir, d), 0o755); err != nil {
 			return err
 		}
 	}
@@ -228,8 +234,9 @@ func (p *provider) prepareRunDir(home string, user *runAs) error {
 		"node.name: eventcheck-local",
 		"discovery.type: single-node",
 		"network.host: 127.0.0.1",
-		// Free ports, reported in logs/http.ports, so runs never collide.
-		"http.port: 0",
+		// Free ports, reported in logs/http.ports, so runs never collide
+		// (unless a port was asked for).
+		"http.port: " + strconv.Itoa(p.o.Port),
 		"transport.port: 0",
 		"node.portsfile: true",
 		"path.data: " + filepath.Join(p.runDir, "data"),

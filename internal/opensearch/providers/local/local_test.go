@@ -99,6 +99,10 @@ func TestBadInputFailsClearly(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	private := filepath.Join(t.TempDir(), "private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		opts providers.Options
@@ -108,8 +112,12 @@ func TestBadInputFailsClearly(t *testing.T) {
 		{"missing zip", providers.Options{Zip: "/nonexistent/os.zip"}, []string{"/nonexistent/os.zip"}},
 		{"unusable java", providers.Options{JavaHome: "/usr/lib/jvm/temurin-25-jdk-amd64"}, []string{"temurin-25", "Java 25", "11 to 21"}},
 		{"unwritable data dir", providers.Options{Dir: filepath.Join(file, "data")}, []string{file, "--opensearch-dir"}},
+		{"data dir the OpenSearch user cannot reach", providers.Options{Dir: filepath.Join(private, "data")}, []string{private, "cannot reach", "mode 700"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if strings.Contains(tc.name, "cannot reach") && os.Geteuid() != 0 {
+				t.Skip("only root runs OpenSearch as another user")
+			}
 			if tc.name == "unusable java" {
 				if _, err := os.Stat(tc.opts.JavaHome); err != nil {
 					t.Skipf("no JDK 25 at %s on this machine", tc.opts.JavaHome)

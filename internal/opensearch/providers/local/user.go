@@ -62,3 +62,39 @@ func (r *runAs) chownTree(root string) error {
 		return os.Lchown(path, r.uid, r.gid)
 	})
 }
+
+// checkReachable reports the first directory on the way to dir that the
+// run user cannot traverse (OpenSearch would fail with a bare "permission
+// denied"); nil when not root.
+func (r *runAs) checkReachable(dir string) error {
+	if r == nil {
+		return nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		sys := st.Sys().(*syscall.Stat_t)
+		mode := st.Mode().Perm()
+		var ok bool
+		switch {
+		case int(sys.Uid) == r.uid:
+			ok = mode&0o100 != 0
+		case int(sys.Gid) == r.gid:
+			ok = mode&0o010 != 0
+		default:
+			ok = mode&0o001 != 0
+		}
+		if !ok {
+			return fmt.Errorf("OpenSearch runs as %s, which cannot reach %s: %s is mode %o; choose a --opensearch-dir it can reach or chmod o+x %s", r.name, abs, d, mode, d)
+		}
+		if d == "/" {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,74 @@
+// Command events-exporter watches Kubernetes events and writes them to
+// OpenSearch. It reads the same configuration as the upstream exporter
+// (strictly: unknown keys are errors that say what was meant).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	// The image has nothing but this binary: no CA bundle. These roots are
+	// used only when the system has none, for TLS to Amazon OpenSearch.
+	_ "golang.org/x/crypto/x509roots/fallback"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/eventcheck/eventcheck/exporter"
+	"github.com/eventcheck/eventcheck/exporter/config"
+)
+
+func main() {
+	configPath := flag.String("conf", "/data/config.yaml", "exporter configuration (or a Helm values file with a config: block)")
+	kubeconfig := flag.String("kubeconfig", "", "kubeconfig to use outside the cluster (default: in-cluster)")
+	metricsAddr := flag.String("metrics-address", "", "override the address of /metrics, /healthz and /readyz")
+	check := flag.Bool("check", false, "validate the configuration and exit")
+	flag.Parse()
+
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if *check {
+		fmt.Println("configuration ok")
+		return
+	}
+	if *metricsAddr != "" {
+		cfg.MetricsAddress = *metricsAddr
+	}
+	log := newLogger(cfg)
+	restConfig, err := kubeConfig(*kubeconfig)
+	if err != nil {
+		log.Error("no Kubernetes configuration", "err", err)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("events exporter starting", "namespace", cfg.Namespace, "receivers", len(cfg.Receivers), "metrics", cfg.MetricsAddress)
+	if err := exporter.Run(ctx, cfg, restConfig, exporter.WithLogger(log)); err != nil {
+		log.Error("events exporter failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func kubeConfig(path string) (*rest.Config, error) {
+	if path != "" {
+		return clientcmd.BuildConfigFromFlags("", path)
+	}
+	return rest.InClusterConfig()
+}
+
+func newLogger(cfg *config.Config) *slog.Logger {
+	level := map[string]slog.Level{"trace": slog.LevelDebug, "debug": slog.LevelDebug, "info": slog.LevelInfo,
+		"warn": slog.LevelWarn, "error": slog.LevelError, "fatal": slog.LevelError, "panic": slog.LevelError}[cfg.LogLevel]
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "pretty" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}

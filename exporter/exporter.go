@@ -1,0 +1,376 @@
+// Package exporter watches every Kubernetes event and writes it to
+// OpenSearch: a drop-in for the exporter the workshop installs that keeps
+// updates (count, lastTimestamp), fills the times events.k8s.io events
+// leave empty, loses nothing while OpenSearch is away, doubles nothing on
+// restart, and says when it is not ready.
+//
+// The pipeline is client-go's: an informer whose handlers only enqueue
+// keys, workers that read the latest state from the informer's store,
+// route and enrich it, and hand the document to one sink per receiver.
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/eventcheck/eventcheck/exporter/config"
+	"github.com/eventcheck/eventcheck/exporter/document"
+	"github.com/eventcheck/eventcheck/exporter/metrics"
+	"github.com/eventcheck/eventcheck/exporter/osclient"
+	"github.com/eventcheck/eventcheck/exporter/sink"
+)
+
+// workers process events in parallel; the sink batches their output.
+const workers = 4
+
+// Option configures Run.
+type Option func(*options)
+
+type options struct {
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	listener net.Listener
+	identity string
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithMetrics sets the metrics (tests read them).
+func WithMetrics(m *metrics.Metrics) Option { return func(o *options) { o.metrics = m } }
+
+// WithListener serves /metrics, /healthz and /readyz on l instead of the
+// configured address.
+func WithListener(l net.Listener) Option { return func(o *options) { o.listener = l } }
+
+// WithIdentity names this replica for leader election (default: hostname).
+func WithIdentity(id string) Option { return func(o *options) { o.identity = id } }
+
+type receiver struct {
+	name string
+	sink *sink.Sink
+	opts document.Options
+}
+
+type exporter struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	metrics   *metrics.Metrics
+	receivers map[string]*receiver
+	router    *router
+	enrich    *enricher
+	lister    corelisters.EventLister
+	queue     workqueue.TypedRateLimitingInterface[string]
+	synced    func() bool
+	maxAge    time.Duration
+}
+
+// Run exports events until ctx ends. It returns an error when it cannot
+// start (bad credentials for the cluster, no listener); OpenSearch being
+// away is not an error: documents wait and /readyz says why.
+func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts ...Option) error {
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	if o.metrics == nil {
+		o.metrics = metrics.New()
+	}
+	restConfig = rest.CopyConfig(restConfig)
+	restConfig.QPS, restConfig.Burst = cfg.KubeQPS, cfg.KubeBurst
+	restConfig.UserAgent = "events-exporter"
+	client, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return fmt.Errorf("failed to create Kubernetes client: %w", err)
+	}
+	metaClient, err := metadata.NewForConfig(restConfig)
+	if err != nil {
+		return err
+	}
+
+	x := &exporter{
+		cfg: cfg, log: o.log, metrics: o.metrics, receivers: map[string]*receiver{},
+		router: newRouter(cfg.Route), maxAge: time.Duration(cfg.MaxEventAgeSeconds) * time.Second,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "events"}),
+	}
+	if !cfg.Enrichment.Disabled {
+		mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
+		x.enrich = newEnricher(metaClient, mapper, cfg.Enrichment.CacheSize, cfg.Enrichment.CacheTTL, o.log)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, r := range cfg.Receivers {
+		rc, err := newReceiver(ctx, cfg, r, o)
+		if err != nil {
+			return err
+		}
+		x.receivers[r.Name] = rc
+		wg.Go(func() { rc.sink.Run(ctx) })
+	}
+
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(cfg.Namespace))
+	informer := factory.Core().V1().Events()
+	x.lister = informer.Lister()
+	inf := informer.Informer()
+	if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, _ *cache.Reflector, err error) {
+		if ctx.Err() != nil {
+			return // shutting down
+		}
+		x.metrics.WatchErrors.Inc()
+		x.log.Error("event watch failed; retrying", "err", err)
+	}); err != nil {
+		return err
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    x.enqueue,
+		UpdateFunc: func(_, obj any) { x.enqueue(obj) },
+	}); err != nil {
+		return err
+	}
+	x.synced = inf.HasSynced
+
+	srv, err := x.serve(o, cfg.MetricsAddress)
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown(context.Background())
+
+	run := func(ctx context.Context) {
+		factory.Start(ctx.Done())
+		defer factory.Shutdown()
+		defer x.queue.ShutDown()
+		if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+			return
+		}
+		x.log.Info("event watch synced", "namespace", namespaceOrAll(cfg.Namespace))
+		var workersWG sync.WaitGroup
+		for range workers {
+			workersWG.Go(func() {
+				for x.processNext(ctx) {
+				}
+			})
+		}
+		<-ctx.Done()
+		x.queue.ShutDown()
+		workersWG.Wait()
+	}
+	if !cfg.LeaderElection.Enabled {
+		run(ctx)
+		return nil
+	}
+	return x.lead(ctx, client, cfg.LeaderElection, o.identity, run)
+}
+
+func newReceiver(ctx context.Context, cfg *config.Config, r config.Receiver, o options) (*receiver, error) {
+	os := r.OpenSearch
+	password, err := os.ResolvePassword()
+	if err != nil {
+		return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
+	}
+	cc := osclient.Config{
+		Hosts: os.Hosts, Username: os.Username, Password: password, DisableRetry: true,
+		TLS: osclient.TLS{CAFile: os.TLS.CAFile, CertFile: os.TLS.CertFile, KeyFile: os.TLS.KeyFile,
+			ServerName: os.TLS.ServerName, InsecureSkipVerify: os.TLS.InsecureSkipVerify},
+	}
+	if os.AWS != nil {
+		cc.AWS = &osclient.AWS{Region: os.AWS.Region, Service: os.AWS.Service}
+	}
+	client, err := osclient.New(ctx, cc)
+	if err != nil {
+		return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
+	}
+	opts := document.Options{ClusterName: cfg.ClusterName, DeDot: os.DeDot, Index: os.Index, UseEventID: *os.UseEventID}
+	if os.IndexFormat != "" {
+		format := os.IndexFormat
+		opts.IndexFormat = func(t time.Time) (string, error) { return config.IndexName(format, t) }
+	}
+	return &receiver{
+		name: r.Name,
+		opts: opts,
+		sink: sink.New(sink.Config{
+			Client: client, Where: fmt.Sprint(os.Hosts), Username: os.Username,
+			MaxDocs: os.Bulk.MaxDocs, MaxBytes: os.Bulk.MaxBytes, FlushInterval: os.Bulk.FlushInterval,
+			MaxPending: os.Queue.MaxPending, Log: o.log.With("receiver", r.Name), Metrics: o.metrics,
+		}),
+	}, nil
+}
+
+// enqueue only records the key: the worker reads the newest state.
+func (x *exporter) enqueue(obj any) {
+	key, err := cache.MetaNamespaceKeyFunc(obj)
+	if err != nil {
+		return
+	}
+	if ev, ok := obj.(*corev1.Event); ok {
+		x.metrics.EventsReceived.WithLabelValues(ev.Type).Inc()
+	}
+	x.queue.Add(key)
+}
+
+func (x *exporter) processNext(ctx context.Context) bool {
+	key, shutdown := x.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer x.queue.Done(key)
+	err := x.export(ctx, key)
+	switch {
+	case err == nil:
+		x.queue.Forget(key)
+	case ctx.Err() != nil:
+		// Shutting down: the event is re-listed and re-sent on restart.
+	default:
+		x.log.Error("event not exported", "event", key, "err", err)
+		x.queue.Forget(key)
+	}
+	return true
+}
+
+func (x *exporter) export(ctx context.Context, key string) error {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return err
+	}
+	ev, err := x.lister.Events(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil // expired before we got to it; its last version was sent
+	}
+	if err != nil {
+		return err
+	}
+	filled := ev.DeepCopy()
+	document.FillTimes(filled)
+	if x.maxAge > 0 && time.Since(filled.LastTimestamp.Time) > x.maxAge {
+		x.metrics.EventsSkipped.WithLabelValues("too_old").Inc()
+		return nil
+	}
+	var obj document.Object
+	if x.enrich != nil {
+		obj = x.enrich.lookup(ctx, ev.InvolvedObject)
+	}
+	targets := x.router.receivers(ev, obj)
+	if len(targets) == 0 {
+		x.metrics.EventsSkipped.WithLabelValues("not_routed").Inc()
+		return nil
+	}
+	for name := range targets {
+		r := x.receivers[name]
+		doc, err := document.Build(ev, obj, r.opts)
+		if err != nil {
+			return err
+		}
+		if err := r.sink.Put(ctx, doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serve starts /metrics, /healthz (the process is alive) and /readyz (the
+// watch has synced and every receiver's last OpenSearch contact worked).
+func (x *exporter) serve(o options, addr string) (*http.Server, error) {
+	l := o.listener
+	if l == nil {
+		var err error
+		if l, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("failed to listen on %s for metrics and probes: %w", addr, err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(x.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := x.ready(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			x.log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return srv, nil
+}
+
+// ready gives every reason at once: the watch and each receiver.
+func (x *exporter) ready() error {
+	var errs []error
+	if x.synced == nil || !x.synced() {
+		errs = append(errs, errors.New("event watch not synced yet"))
+	}
+	for name, r := range x.receivers {
+		ok, at, err := r.sink.Contact()
+		switch {
+		case at.IsZero():
+			errs = append(errs, fmt.Errorf("receiver %s: OpenSearch not contacted yet", name))
+		case !ok:
+			errs = append(errs, fmt.Errorf("receiver %s: %v (pending %d)", name, err, r.sink.Pending()))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// lead runs fn only while this replica holds the Lease.
+func (x *exporter) lead(ctx context.Context, client kubernetes.Interface, le config.LeaderElection, identity string, fn func(context.Context)) error {
+	if identity == "" {
+		identity = hostname()
+	}
+	ns := le.Namespace
+	if ns == "" {
+		ns = "opensearch-exporter"
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Namespace: ns, Name: le.Name},
+		Client:     client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
+	}
+	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+		Lock: lock, ReleaseOnCancel: true,
+		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: fn,
+			OnStoppedLeading: func() { x.log.Info("no longer the leader", "identity", identity) },
+			OnNewLeader:      func(id string) { x.log.Info("leader", "identity", id) },
+		},
+	})
+	return nil
+}
+
+func namespaceOrAll(ns string) string {
+	if ns == "" {
+		return "(all)"
+	}
+	return ns
+}

@@ -1,0 +1,10 @@
+package exporter
+
+import "os"
+
+func hostname() string {
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "events-exporter"
+}

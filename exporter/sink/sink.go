@@ -1,0 +1,389 @@
+// Package sink writes documents to OpenSearch in bulk, and never loses or
+// doubles one: pending work is keyed by event UID (a newer version replaces
+// an older one, so memory grows with live events, never with time),
+// retryable failures (429, 5xx, network) are retried with exponential
+// backoff and jitter for as long as the process lives, and a document
+// rejected for good is logged once and counted.
+package sink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
+
+	"github.com/eventcheck/eventcheck/exporter/document"
+	"github.com/eventcheck/eventcheck/exporter/metrics"
+	"github.com/eventcheck/eventcheck/exporter/osclient"
+)
+
+// Config sizes the sink.
+type Config struct {
+	Client        *opensearchapi.Client
+	Where         string // the endpoint, for messages
+	Username      string
+	MaxDocs       int
+	MaxBytes      int
+	FlushInterval time.Duration
+	MaxPending    int
+	// Backoff bounds: the first retry waits about MinBackoff, each
+	// further one twice as long, up to MaxBackoff.
+	MinBackoff, MaxBackoff time.Duration
+	// ProbeInterval is how often an idle sink checks OpenSearch answers.
+	ProbeInterval time.Duration
+	Log           *slog.Logger
+	Metrics       *metrics.Metrics
+}
+
+type entry struct {
+	doc      *document.Document
+	enqueued time.Time
+}
+
+// Sink batches documents to OpenSearch.
+type Sink struct {
+	cfg Config
+
+	mu       sync.Mutex
+	pending  map[string]entry // by event UID
+	order    []string         // UIDs, oldest first
+	inflight int              // taken, not yet confirmed or requeued
+	full     bool
+	space    chan struct{} // signalled when pending shrinks
+	wake     chan struct{} // signalled when a batch may be ready
+
+	contactMu  sync.Mutex
+	contactOK  bool
+	contactErr error
+	contactAt  time.Time
+}
+
+// New returns a sink; Run sends.
+func New(cfg Config) *Sink {
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff = 100 * time.Millisecond
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 30 * time.Second
+	}
+	if cfg.ProbeInterval == 0 {
+		cfg.ProbeInterval = 5 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	return &Sink{cfg: cfg, pending: map[string]entry{}, space: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
+}
+
+// Put queues a document, replacing any pending version of the same event.
+// When MaxPending distinct events wait already, Put blocks until there is
+// room or ctx ends: the watch slows down, nothing is dropped.
+func (s *Sink) Put(ctx context.Context, d *document.Document) error {
+	for {
+		s.mu.Lock()
+		if old, ok := s.pending[d.UID]; ok {
+			s.pending[d.UID] = entry{doc: d, enqueued: old.enqueued}
+			s.mu.Unlock()
+			return nil
+		}
+		if len(s.pending)+s.inflight < s.cfg.MaxPending {
+			s.pending[d.UID] = entry{doc: d, enqueued: time.Now()}
+			s.order = append(s.order, d.UID)
+			n := len(s.pending)
+			s.full = false
+			s.mu.Unlock()
+			s.cfg.Metrics.Pending.Set(float64(n + s.inflightCount()))
+			// Send as soon as the sender is idle: while a request is in
+			// flight, the next batch forms by itself. FlushInterval stays
+			// the upper bound, not a delay every document pays.
+			signal(s.wake)
+			return nil
+		}
+		if !s.full {
+			s.full = true
+			s.cfg.Metrics.PendingFull.Inc()
+			s.cfg.Log.Warn("pending limit reached: waiting for OpenSearch before taking more events", "maxPending", s.cfg.MaxPending, "endpoint", s.cfg.Where)
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.space:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Pending is the number of distinct events not yet confirmed indexed
+// (waiting or in flight).
+func (s *Sink) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) + s.inflight
+}
+
+func (s *Sink) inflightCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight
+}
+
+// Contact reports whether the last exchange with OpenSearch succeeded.
+func (s *Sink) Contact() (ok bool, at time.Time, err error) {
+	s.contactMu.Lock()
+	defer s.contactMu.Unlock()
+	return s.contactOK, s.contactAt, s.contactErr
+}
+
+func (s *Sink) setContact(err error) {
+	s.contactMu.Lock()
+	defer s.contactMu.Unlock()
+	if err != nil && s.contactOK {
+		s.cfg.Log.Error("OpenSearch unavailable; documents are kept and retried", "err", err)
+	} else if err == nil && !s.contactOK && !s.contactAt.IsZero() {
+		s.cfg.Log.Info("OpenSearch available again", "endpoint", s.cfg.Where)
+	}
+	s.contactOK, s.contactErr, s.contactAt = err == nil, err, time.Now()
+}
+
+// Run sends batches until ctx ends, then makes one last bounded attempt to
+// flush what is pending.
+func (s *Sink) Run(ctx context.Context) {
+	tick := time.NewTicker(s.cfg.FlushInterval)
+	defer tick.Stop()
+	probe := time.NewTicker(s.cfg.ProbeInterval)
+	defer probe.Stop()
+	backoff := time.Duration(0)
+	s.checkContact(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			s.drain()
+			return
+		case <-tick.C:
+		case <-s.wake:
+		case <-probe.C:
+			if s.Pending() == 0 {
+				s.checkContact(ctx)
+			}
+			continue
+		}
+		for {
+			batch := s.take()
+			if len(batch) == 0 {
+				break
+			}
+			if err := s.send(ctx, batch); err != nil {
+				backoff = next(backoff, s.cfg.MinBackoff, s.cfg.MaxBackoff)
+				s.cfg.Log.Debug("bulk request failed; backing off", "err", err, "backoff", backoff)
+				select {
+				case <-ctx.Done():
+					s.drain()
+					return
+				case <-time.After(backoff):
+				}
+				continue
+			}
+			backoff = 0
+			if s.Pending() < s.cfg.MaxDocs {
+				break // let more accumulate until the next tick
+			}
+		}
+	}
+}
+
+// drain tries, for a short while, to send what is left on shutdown. What
+// it cannot send is re-exported after restart from the event list.
+func (s *Sink) drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		batch := s.take()
+		if len(batch) == 0 {
+			return
+		}
+		if s.send(ctx, batch) != nil {
+			return
+		}
+	}
+}
+
+func (s *Sink) checkContact(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s.setContact(osclient.Ping(ctx, s.cfg.Client, s.cfg.Where, s.cfg.Username))
+}
+
+// take removes up to MaxDocs / MaxBytes of the oldest pending documents.
+func (s *Sink) take() []entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var batch []entry
+	size := 0
+	i := 0
+	for ; i < len(s.order) && len(batch) < s.cfg.MaxDocs; i++ {
+		e, ok := s.pending[s.order[i]]
+		if !ok {
+			continue
+		}
+		if len(batch) > 0 && size+len(e.doc.Body) > s.cfg.MaxBytes {
+			break
+		}
+		size += len(e.doc.Body) + 100
+		batch = append(batch, e)
+		delete(s.pending, s.order[i])
+	}
+	s.order = s.order[i:]
+	if len(s.order) == 0 {
+		s.order = nil // let the old backing array go
+	}
+	s.inflight += len(batch)
+	return batch
+}
+
+// finish ends a batch: retry goes back to pending unless a newer version
+// of the same event arrived meanwhile; the rest is done.
+func (s *Sink) finish(batch, retry []entry) {
+	s.mu.Lock()
+	for _, e := range retry {
+		if _, newer := s.pending[e.doc.UID]; newer {
+			continue
+		}
+		s.pending[e.doc.UID] = e
+		s.order = append(s.order, e.doc.UID)
+	}
+	s.inflight -= len(batch)
+	n := len(s.pending) + s.inflight
+	s.mu.Unlock()
+	s.cfg.Metrics.Pending.Set(float64(n))
+	signal(s.space)
+}
+
+type bulkResponse struct {
+	Errors bool `json:"errors"`
+	Items  []map[string]struct {
+		ID     string `json:"_id"`
+		Status int    `json:"status"`
+		Error  *struct {
+			Type   string `json:"type"`
+			Reason string `json:"reason"`
+		} `json:"error"`
+	} `json:"items"`
+}
+
+// send writes one bulk request. A returned error means the whole batch is
+// to be retried (it has been requeued); per-document failures are handled
+// here.
+func (s *Sink) send(ctx context.Context, batch []entry) error {
+	var body bytes.Buffer
+	for _, e := range batch {
+		meta := map[string]any{"_index": e.doc.Index}
+		if e.doc.ID != "" {
+			meta["_id"] = e.doc.ID
+		}
+		line, _ := json.Marshal(map[string]any{"index": meta})
+		body.Write(line)
+		body.WriteByte('\n')
+		body.Write(e.doc.Body)
+		body.WriteByte('\n')
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/_bulk", &body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := s.cfg.Client.Client.Perform(req)
+	if err != nil {
+		err = osclient.Explain(s.cfg.Where, err)
+		return s.retryAll(batch, "error", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		// 429, 5xx and also 401/403: credentials can be fixed or rotated
+		// while we wait; nothing is dropped for them.
+		return s.retryAll(batch, "retry", osclient.ExplainStatus(s.cfg.Where, s.cfg.Username, resp))
+	}
+	var br bulkResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&br); err != nil || len(br.Items) != len(batch) {
+		return s.retryAll(batch, "error", fmt.Errorf("unreadable bulk response from %s (%v, %d items for %d documents)", s.cfg.Where, err, len(br.Items), len(batch)))
+	}
+	s.setContact(nil)
+	now := time.Now()
+	var retry []entry
+	for i, item := range br.Items {
+		var status int
+		var reason string
+		for _, r := range item {
+			status = r.Status
+			if r.Error != nil {
+				reason = r.Error.Type + ": " + r.Error.Reason
+			}
+		}
+		e := batch[i]
+		switch {
+		case status >= 200 && status < 300:
+			s.cfg.Metrics.DocumentsIndexed.Inc()
+			if !e.doc.Observed.IsZero() {
+				s.cfg.Metrics.Latency.Observe(now.Sub(e.doc.Observed).Seconds())
+			}
+		case status == http.StatusTooManyRequests || status >= 500:
+			retry = append(retry, e)
+		default:
+			s.cfg.Metrics.DocumentsFailed.Inc()
+			s.cfg.Log.Error("OpenSearch rejected a document; it will not be retried", "uid", e.doc.UID, "id", e.doc.ID, "index", e.doc.Index, "status", status, "reason", reason)
+		}
+	}
+	s.finish(batch, retry)
+	switch {
+	case len(retry) > 0:
+		s.cfg.Metrics.BulkRequests.WithLabelValues("partial").Inc()
+		s.cfg.Metrics.Retries.Add(float64(len(retry)))
+		return errPartial
+	case br.Errors:
+		s.cfg.Metrics.BulkRequests.WithLabelValues("rejected").Inc()
+	default:
+		s.cfg.Metrics.BulkRequests.WithLabelValues("success").Inc()
+	}
+	return nil
+}
+
+func (s *Sink) retryAll(batch []entry, result string, err error) error {
+	s.setContact(err)
+	s.cfg.Metrics.BulkRequests.WithLabelValues(result).Inc()
+	s.cfg.Metrics.Retries.Add(float64(len(batch)))
+	s.finish(batch, batch)
+	return err
+}
+
+// next doubles the backoff within bounds, with ±50% jitter so many
+// exporters do not retry in step.
+func next(cur, lo, hi time.Duration) time.Duration {
+	if cur == 0 {
+		cur = lo
+	} else {
+		cur *= 2
+	}
+	cur = min(cur, hi)
+	return cur/2 + time.Duration(rand.Int64N(int64(cur)))
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// errPartial asks Run to back off before resending part of a batch.
+var errPartial = errors.New("some documents must be retried")

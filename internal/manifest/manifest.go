@@ -1,0 +1,204 @@
+// Package manifest renders kustomizations with kustomize's krusty and
+// applies the result with server-side apply.
+package manifest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// FieldManager is the server-side apply field manager.
+const FieldManager = "eventcheck"
+
+// Render builds the kustomization in dir of fs (disk: filesys.MakeFsOnDisk(),
+// tests: filesys.MakeFsInMemory()). Kustomize's own message is kept.
+func Render(fs filesys.FileSystem, dir string) ([]*unstructured.Unstructured, error) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	res, err := k.Run(fs, dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomization %s does not render: %w", dir, err)
+	}
+	var out []*unstructured.Unstructured
+	for _, r := range res.Resources() {
+		m, err := r.Map()
+		if err != nil {
+			return nil, fmt.Errorf("kustomization %s: %w", dir, err)
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out, nil
+}
+
+// Applier applies objects to one cluster.
+type Applier struct {
+	client dynamic.Interface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+}
+
+// NewApplier connects to the cluster.
+func NewApplier(cfg *rest.Config) (*Applier, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	client, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Applier{client: client, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}, nil
+}
+
+// order puts what others depend on first: namespaces and CRDs.
+func order(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	rank := func(o *unstructured.Unstructured) int {
+		switch o.GetKind() {
+		case "Namespace":
+			return 0
+		case "CustomResourceDefinition":
+			return 1
+		}
+		return 2
+	}
+	out := slices.Clone(objs)
+	slices.SortStableFunc(out, func(a, b *unstructured.Unstructured) int { return rank(a) - rank(b) })
+	return out
+}
+
+// Apply server-side applies the objects (namespaces and CRDs first) and
+// returns what was applied.
+func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured) error {
+	for _, o := range order(objs) {
+		ri, err := a.resource(o)
+		if err != nil {
+			return err
+		}
+		data, err := o.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		force := true
+		if _, err := ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, Force: &force}); err != nil {
+			return fmt.Errorf("failed to apply %s: %w", describe(o), err)
+		}
+		if o.GetKind() == "CustomResourceDefinition" {
+			a.mapper.Reset()
+		}
+	}
+	return nil
+}
+
+// DryRun validates the objects against the cluster with a server-side
+// dry-run apply; every failure is reported.
+func (a *Applier) DryRun(ctx context.Context, objs []*unstructured.Unstructured) error {
+	var errs []error
+	for _, o := range order(objs) {
+		ri, err := a.resource(o)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		data, _ := o.MarshalJSON()
+		force := true
+		if _, err := ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data,
+			metav1.PatchOptions{FieldManager: FieldManager, Force: &force, DryRun: []string{metav1.DryRunAll}}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("%s: %w", describe(o), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Delete removes the objects (in reverse order) and waits, up to timeout,
+// for namespaces to be gone. Objects already gone are fine.
+func (a *Applier) Delete(ctx context.Context, objs []*unstructured.Unstructured, timeout time.Duration) error {
+	ordered := order(objs)
+	slices.Reverse(ordered)
+	var errs []error
+	for _, o := range ordered {
+		ri, err := a.resource(o)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		policy := metav1.DeletePropagationForeground
+		if err := ri.Delete(ctx, o.GetName(), metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("failed to delete %s: %w", describe(o), err))
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for _, o := range ordered {
+		if o.GetKind() != "Namespace" {
+			continue
+		}
+		ri, _ := a.resource(o)
+		for {
+			_, err := ri.Get(ctx, o.GetName(), metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			if time.Now().After(deadline) {
+				errs = append(errs, fmt.Errorf("namespace %s still terminating after %s", o.GetName(), timeout))
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *Applier) resource(o *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
+	gvk := o.GroupVersionKind()
+	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		a.mapper.Reset()
+		if m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+			return nil, fmt.Errorf("%s: the cluster does not know %s: %w", describe(o), gvk, err)
+		}
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		ns := o.GetNamespace()
+		if ns == "" {
+			ns = "default"
+		}
+		return a.client.Resource(m.Resource).Namespace(ns), nil
+	}
+	return a.client.Resource(m.Resource), nil
+}
+
+func describe(o *unstructured.Unstructured) string {
+	s := o.GetKind() + " " + o.GetName()
+	if ns := o.GetNamespace(); ns != "" {
+		s = o.GetKind() + " " + ns + "/" + o.GetName()
+	}
+	return s
+}
+
+// Select returns the objects of the given kinds.
+func Select(objs []*unstructured.Unstructured, kinds ...string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if slices.Contains(kinds, o.GetKind()) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
