@@ -5,9 +5,10 @@ EVENTCHECK = $(GO) run ./cmd/eventcheck
 
 .PHONY: run test unit e2e bench lint deps localcluster clean
 
-## run: the main job on the default environment (local cluster)
+## run: the main job: the whole workshop story on the default environment
+## (kind + container with a container engine, else local + local)
 run: localcluster
-	$(EVENTCHECK) env up
+	$(EVENTCHECK) run --junit artifacts/junit.xml --json artifacts/report.json --artifacts artifacts
 
 ## test: unit tests and the local end-to-end tests (what CI runs)
 test: localcluster lint
@@ -20,14 +21,15 @@ test: localcluster lint
 unit:
 	$(GO) test -short ./...
 
-## e2e: the end-to-end story on the local environment
+## e2e: the e2e-framework suite (pass flags with E2E_ARGS="--cluster local ...")
 e2e: localcluster
-	$(GO) test -count=1 -v -run 'TestLocalClusterTellsTheWorkshopStory' ./internal/cluster/providers/local/
+	$(GO) test -count=1 -v ./e2e/ -args $(E2E_ARGS)
 
 ## bench: speed and memory figures (printed, never asserted)
 bench: localcluster
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cluster/providers/local/ ./internal/opensearch/providers/local/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./exporter/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/harness/
 
 ## deps: install what a fresh machine lacks (Go modules, the OpenSearch
 ## distribution from Maven Central, its system user)
@@ -46,7 +48,7 @@ lint:
 localcluster:
 	$(EVENTCHECK) env build-localcluster
 
-## clean: stop what `make run` started and remove build output
+## clean: stop what `eventcheck env up` started and remove build output
 clean:
 	-$(EVENTCHECK) env down
 	rm -rf bin artifacts

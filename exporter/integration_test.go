@@ -116,7 +116,7 @@ func setup(m *testing.M) int {
 	}
 	env.admin.QPS, env.admin.Burst = 500, 1000
 	env.kube = kubernetes.NewForConfigOrDie(env.admin)
-	if err := exporterenv.ApplyRBAC(ctx, env.admin, "deploy"); err != nil {
+	if err := exporterenv.ApplyRBAC(ctx, env.admin); err != nil {
 		log.Print(err)
 		return 1
 	}

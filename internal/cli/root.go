@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/cli/env"
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
+	"github.com/eventcheck/eventcheck/internal/cli/run"
 )
 
 // Main runs the command line and returns the process exit code.
@@ -36,19 +37,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			level.Set(slog.LevelDebug)
 		}
 	}
-	root.AddCommand(env.Command(log))
+	root.AddCommand(env.Command(log), run.Command(log))
 
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitcode.Pass
 	}
 	fmt.Fprintln(stderr, "Error:", err)
-	if ctx.Err() != nil {
-		return exitcode.Interrupted
-	}
 	var coded *exitcode.Error
 	if errors.As(err, &coded) {
 		return coded.Code
+	}
+	if ctx.Err() != nil {
+		return exitcode.Interrupted
 	}
 	// cobra's own errors are about flags and arguments.
 	return exitcode.Usage

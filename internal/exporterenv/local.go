@@ -7,17 +7,20 @@ package exporterenv
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/eventcheck/eventcheck/exporter/deploy"
 	"github.com/eventcheck/eventcheck/internal/manifest"
 )
 
@@ -30,10 +33,29 @@ const (
 // rbacKinds are what a host-process exporter needs from the deployment.
 var rbacKinds = []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 
-// ApplyRBAC applies the namespace, ServiceAccount and RBAC of the deploy
-// kustomization in deployDir (exporter/deploy).
-func ApplyRBAC(ctx context.Context, admin *rest.Config, deployDir string) error {
-	objs, err := manifest.Render(filesys.MakeFsOnDisk(), deployDir)
+// Render renders exporter/deploy (embedded in the binary).
+func Render() ([]*unstructured.Unstructured, error) {
+	mem := filesys.MakeFsInMemory()
+	entries, err := fs.ReadDir(deploy.FS, ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		data, err := fs.ReadFile(deploy.FS, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		if err := mem.WriteFile("/deploy/"+e.Name(), data); err != nil {
+			return nil, err
+		}
+	}
+	return manifest.Render(mem, "/deploy")
+}
+
+// ApplyRBAC applies the namespace, ServiceAccount and RBAC of
+// exporter/deploy.
+func ApplyRBAC(ctx context.Context, admin *rest.Config) error {
+	objs, err := Render()
 	if err != nil {
 		return err
 	}

@@ -202,3 +202,12 @@ func Select(objs []*unstructured.Unstructured, kinds ...string) []*unstructured.
 	}
 	return out
 }
+
+// Get reads the live state of an object.
+func (a *Applier) Get(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	ri, err := a.resource(o)
+	if err != nil {
+		return nil, err
+	}
+	return ri.Get(ctx, o.GetName(), metav1.GetOptions{})
+}

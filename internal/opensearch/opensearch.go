@@ -23,7 +23,12 @@ type (
 	Instance = providers.Instance
 	// Endpoint says how to reach an OpenSearch.
 	Endpoint = providers.Endpoint
+	// AWS holds SigV4 settings.
+	AWS = providers.AWS
 )
+
+// ErrNotSupported is returned by operations a provider cannot do.
+var ErrNotSupported = providers.ErrNotSupported
 
 // Provider names.
 const (

@@ -112,6 +112,18 @@ func (p *provider) Up(ctx context.Context) error {
 	return nil
 }
 
+// Running reports whether a kind cluster of this name exists.
+func (p *provider) Running() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	k, err := p.engineProvider(ctx)
+	if err != nil {
+		return false
+	}
+	names, err := k.List()
+	return err == nil && slices.Contains(names, p.o.Name)
+}
+
 func (p *provider) Kubeconfig() string { return p.o.Kubeconfig }
 
 func (p *provider) RESTConfig() (*rest.Config, error) {

@@ -1,0 +1,60 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/eventcheck/eventcheck/internal/cluster"
+	"github.com/eventcheck/eventcheck/internal/scenario"
+	"github.com/eventcheck/eventcheck/scenarios"
+)
+
+// BenchmarkWorkshopStory runs the built-in scenario on local + local with
+// warm caches: environment up, both phases, teardown, environment down
+// (target ≤ 45 s on 2 cores), and reports the slowest of the broken phase's
+// Warning documents from apply to searchable (target ≤ 5 s).
+func BenchmarkWorkshopStory(b *testing.B) {
+	ctx := context.Background()
+	s, err := scenario.LoadFS(scenarios.FS, scenarios.Default)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total, up, warn time.Duration
+	for b.Loop() {
+		dir, _ := os.MkdirTemp("", "ec-bench-")
+		start := time.Now()
+		env, err := Up(ctx, Options{Cluster: cluster.Local, OpenSearch: "local",
+			ClusterOptions: []cluster.Option{cluster.WithDir(dir)}, RemoveDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		up += time.Since(start)
+		r, err := scenario.NewRunner(s, env.REST, env.Search, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res := r.Run(ctx)
+		if !scenario.Passed(res) {
+			b.Fatalf("story failed: %+v", res)
+		}
+		for _, x := range res {
+			if x.Phase == "broken" && x.Kind == "document" {
+				warn = max(warn, x.Elapsed)
+			}
+		}
+		if err := r.Teardown(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := env.Down(ctx); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(start)
+	}
+	n := float64(b.N)
+	b.ReportMetric(total.Seconds()/n, "s-whole-story")
+	b.ReportMetric(up.Seconds()/n, "s-environment-up")
+	b.ReportMetric(warn.Seconds(), "s-slowest-warning-searchable")
+	b.ReportMetric(0, "ns/op")
+}

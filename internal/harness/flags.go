@@ -1,0 +1,147 @@
+package harness
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/eventcheck/eventcheck/internal/cluster"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
+)
+
+// Flags are the environment flags of `go test ./e2e` and `eventcheck run`,
+// defined once.
+type Flags struct {
+	Cluster         string
+	ClusterName     string
+	ClusterDir      string
+	KindConfig      string
+	Kubeconfig      string
+	Context         string
+	Nodes           int
+	LocalclusterBin string
+
+	OpenSearch     string
+	OSURL          string
+	OSUsername     string
+	OSPasswordFile string
+	OSCA           string
+	OSCert         string
+	OSKey          string
+	OSServerName   string
+	OSInsecure     bool
+	AWSRegion      string
+	AWSService     string
+	OSVersion      string
+	OSZip          string
+	JavaHome       string
+
+	ExporterImage string
+	Keep          bool
+	Reuse         bool
+}
+
+// Register defines the flags on fs. withKubeconfig is false under
+// e2e-framework, which defines --kubeconfig and --context itself.
+func (f *Flags) Register(fs *flag.FlagSet, withKubeconfig bool) {
+	fs.StringVar(&f.Cluster, "cluster", cluster.Auto, "cluster provider: auto, kind, local or kubeconfig (auto: kind when a container engine answers, else local)")
+	fs.StringVar(&f.ClusterName, "cluster-name", "eventcheck", "cluster name (kind) or state directory name (local)")
+	fs.StringVar(&f.ClusterDir, "cluster-dir", "", "local cluster state directory (default: a fresh temporary one; with --reuse, the one `eventcheck env up` uses)")
+	fs.StringVar(&f.KindConfig, "kind-config", "", "kind cluster config (default: kind-config.yaml when present)")
+	fs.IntVar(&f.Nodes, "nodes", 3, "nodes of a local cluster")
+	fs.StringVar(&f.LocalclusterBin, "localcluster-bin", "", "localcluster binary (default: built from the source tree)")
+	if withKubeconfig {
+		fs.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig of an existing cluster (kubeconfig provider)")
+		fs.StringVar(&f.Context, "context", "", "kubeconfig context (kubeconfig provider)")
+	}
+	fs.StringVar(&f.OpenSearch, "opensearch", opensearch.Auto, "OpenSearch provider: auto, container, local or url (auto: container with kind, else local)")
+	fs.StringVar(&f.OSURL, "opensearch-url", "", "OpenSearch endpoint (url provider)")
+	fs.StringVar(&f.OSUsername, "opensearch-username", "", "basic auth user")
+	fs.StringVar(&f.OSPasswordFile, "opensearch-password-file", "", "file holding the basic auth password (or set $OPENSEARCH_PASSWORD); never a flag value")
+	fs.StringVar(&f.OSCA, "opensearch-ca", "", "CA file to verify the OpenSearch certificate")
+	fs.StringVar(&f.OSCert, "opensearch-cert", "", "client certificate file")
+	fs.StringVar(&f.OSKey, "opensearch-key", "", "client key file")
+	fs.StringVar(&f.OSServerName, "opensearch-server-name", "", "TLS server name to verify")
+	fs.BoolVar(&f.OSInsecure, "opensearch-insecure-skip-verify", false, "do not verify the OpenSearch certificate (not recommended)")
+	fs.StringVar(&f.AWSRegion, "aws-region", "", "sign requests with AWS SigV4 in this region (Amazon OpenSearch Service)")
+	fs.StringVar(&f.AWSService, "aws-service", "es", "SigV4 service: es (OpenSearch Service) or aoss (Serverless)")
+	fs.StringVar(&f.OSVersion, "opensearch-version", "", "OpenSearch version (local: x.y.z or a series, default newest 2.19.x; container: image tag)")
+	fs.StringVar(&f.OSZip, "opensearch-zip", "", "local OpenSearch distribution zip, for offline use")
+	fs.StringVar(&f.JavaHome, "java-home", "", "JDK for local OpenSearch (default: found)")
+	fs.StringVar(&f.ExporterImage, "exporter-image", "", "exporter image for kubeconfig clusters")
+	fs.BoolVar(&f.Keep, "keep", false, "keep the environment and the scenario's objects after the run")
+	fs.BoolVar(&f.Reuse, "reuse", false, "use the cluster `eventcheck env up` started (and leave it running)")
+}
+
+// Options turns the flags into harness options. The password comes from a
+// file or $OPENSEARCH_PASSWORD, never from the command line.
+func (f *Flags) Options(log *slog.Logger) (Options, error) {
+	o := Options{Cluster: f.Cluster, OpenSearch: f.OpenSearch, ExporterImage: f.ExporterImage, Log: log}
+	if !contains(cluster.Names, f.Cluster) {
+		return o, fmt.Errorf("--cluster %q: use one of %v", f.Cluster, cluster.Names)
+	}
+	if !contains(opensearch.Names, f.OpenSearch) {
+		return o, fmt.Errorf("--opensearch %q: use one of %v", f.OpenSearch, opensearch.Names)
+	}
+	kindConfig := f.KindConfig
+	if kindConfig == "" {
+		if _, err := os.Stat("kind-config.yaml"); err == nil {
+			kindConfig = "kind-config.yaml"
+		}
+	}
+	o.ClusterOptions = []cluster.Option{
+		cluster.WithName(f.ClusterName), cluster.WithNodes(f.Nodes), cluster.WithBinary(f.LocalclusterBin),
+		cluster.WithKubeconfig(f.Kubeconfig, f.Context),
+	}
+	switch {
+	case f.ClusterDir != "":
+		o.ClusterOptions = append(o.ClusterOptions, cluster.WithDir(f.ClusterDir))
+	case f.Reuse:
+		o.RequireRunning = true // the provider's default directory, as env up
+	case f.Cluster == cluster.Local || f.Cluster == cluster.Auto:
+		// A private directory: parallel runs never share (or stop) a cluster.
+		dir, err := os.MkdirTemp("", "eventcheck-cluster-")
+		if err != nil {
+			return o, err
+		}
+		o.ClusterOptions = append(o.ClusterOptions, cluster.WithDir(dir))
+		o.RemoveDir = dir
+	}
+	if kindConfig != "" && (f.Cluster == cluster.Kind || f.Cluster == cluster.Auto) {
+		o.ClusterOptions = append(o.ClusterOptions, cluster.WithConfigFile(kindConfig))
+	}
+	ep := opensearch.Endpoint{URL: f.OSURL, Username: f.OSUsername}
+	ep.TLS.CAFile, ep.TLS.CertFile, ep.TLS.KeyFile, ep.TLS.ServerName, ep.TLS.InsecureSkipVerify = f.OSCA, f.OSCert, f.OSKey, f.OSServerName, f.OSInsecure
+	if f.OSPasswordFile != "" {
+		data, err := os.ReadFile(f.OSPasswordFile)
+		if err != nil {
+			return o, fmt.Errorf("--opensearch-password-file: %w", err)
+		}
+		ep.Password = strings.TrimRight(string(data), "\r\n")
+	} else {
+		ep.Password = os.Getenv("OPENSEARCH_PASSWORD")
+	}
+	if f.AWSRegion != "" {
+		ep.AWS = &opensearch.AWS{Region: f.AWSRegion, Service: f.AWSService}
+	}
+	if f.OpenSearch == opensearch.URL && f.OSURL == "" {
+		return o, fmt.Errorf("--opensearch url needs --opensearch-url")
+	}
+	if f.OSURL != "" && f.OpenSearch == opensearch.Auto {
+		o.OpenSearch = opensearch.URL
+	}
+	o.OSOptions = []opensearch.Option{opensearch.WithEndpoint(ep), opensearch.WithVersion(f.OSVersion),
+		opensearch.WithZip(f.OSZip), opensearch.WithJavaHome(f.JavaHome)}
+	return o, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,244 @@
+// Package scenario loads a scenario directory — kustomizations and a
+// checks.yaml — and runs its phases: apply a kustomization, then check what
+// reaches OpenSearch and what the cluster does. Nothing about a particular
+// scenario is in Go: another directory of the same form works unchanged.
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/eventcheck/eventcheck/internal/eventindex"
+	"github.com/eventcheck/eventcheck/internal/manifest"
+)
+
+// ChecksFile is the name of the checks in a scenario directory.
+const ChecksFile = "checks.yaml"
+
+// Checks is checks.yaml.
+type Checks struct {
+	APIVersion string  `yaml:"apiVersion"`
+	Kind       string  `yaml:"kind"`
+	Namespace  string  `yaml:"namespace"`
+	Phases     []Phase `yaml:"phases"`
+}
+
+// Phase applies a kustomization, then checks.
+type Phase struct {
+	Name  string `yaml:"name"`
+	Apply string `yaml:"apply"` // a directory of the scenario
+	// Documents must appear in OpenSearch.
+	Documents []DocumentCheck `yaml:"documents"`
+	// Record counts documents after the phase's checks, for a later Rise.
+	Record []Count `yaml:"record"`
+	// Rises are counts that must go above a recorded one.
+	Rises []Rise `yaml:"rises"`
+	// Workloads must reach a condition.
+	Workloads []Workload `yaml:"workloads"`
+}
+
+// DocumentCheck looks for event documents.
+type DocumentCheck struct {
+	Name          string        `yaml:"name"`
+	Type          string        `yaml:"type"`
+	Reason        string        `yaml:"reason"`
+	Kind          string        `yaml:"kind"`
+	NamePrefix    string        `yaml:"namePrefix"`
+	Namespace     string        `yaml:"namespace"` // default: the scenario's
+	Message       string        `yaml:"message"`   // case-insensitive substring
+	MessageRegexp string        `yaml:"messageRegexp"`
+	AtLeast       int           `yaml:"atLeast"` // default 1
+	Timeout       time.Duration `yaml:"timeout"` // default 60s
+}
+
+// Count names a number of documents (of a type, optionally of objects
+// with a name prefix) in the scenario's namespace.
+type Count struct {
+	Name       string `yaml:"name"`
+	Type       string `yaml:"type"`
+	NamePrefix string `yaml:"namePrefix"`
+}
+
+// Rise is a count that must go strictly above a recorded one.
+type Rise struct {
+	Name       string        `yaml:"name"`
+	Type       string        `yaml:"type"`
+	NamePrefix string        `yaml:"namePrefix"`
+	Above      string        `yaml:"above"`
+	Timeout    time.Duration `yaml:"timeout"`
+}
+
+// Workload must reach a status condition (e.g. a Deployment Available).
+type Workload struct {
+	Kind      string        `yaml:"kind"`
+	Name      string        `yaml:"name"`
+	Condition string        `yaml:"condition"`
+	Timeout   time.Duration `yaml:"timeout"`
+}
+
+// Scenario is a loaded, validated scenario directory.
+type Scenario struct {
+	Name   string
+	FS     filesys.FileSystem
+	Dir    string
+	Checks Checks
+	// Rendered objects of each phase, by phase name.
+	Objects map[string][]*unstructured.Unstructured
+}
+
+// LoadDir loads a scenario directory from disk.
+func LoadDir(dir string) (*Scenario, error) {
+	fsys := filesys.MakeFsOnDisk()
+	if !fsys.IsDir(dir) {
+		return nil, fmt.Errorf("scenario directory %s does not exist (want a directory with %s and kustomizations)", dir, ChecksFile)
+	}
+	return load(fsys, dir)
+}
+
+// LoadFS loads a scenario from an embedded tree (the built-in ones).
+func LoadFS(src fs.FS, dir string) (*Scenario, error) {
+	mem := filesys.MakeFsInMemory()
+	err := fs.WalkDir(src, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(src, p)
+		if err != nil {
+			return err
+		}
+		return mem.WriteFile("/"+p, data)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("built-in scenario %s: %w", dir, err)
+	}
+	return load(mem, "/"+dir)
+}
+
+func load(fsys filesys.FileSystem, dir string) (*Scenario, error) {
+	file := path.Join(dir, ChecksFile)
+	data, err := fsys.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s has no %s: %w", dir, ChecksFile, err)
+	}
+	var c Checks
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	s := &Scenario{Name: path.Base(dir), FS: fsys, Dir: dir, Checks: c, Objects: map[string][]*unstructured.Unstructured{}}
+	for _, p := range c.Phases {
+		objs, err := manifest.Render(fsys, path.Join(dir, p.Apply))
+		if err != nil {
+			return nil, fmt.Errorf("phase %s: %w", p.Name, err)
+		}
+		s.Objects[p.Name] = objs
+	}
+	return s, nil
+}
+
+func (c *Checks) validate() error {
+	var errs []error
+	bad := func(where, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...)))
+	}
+	if c.APIVersion != "eventcheck.dev/v1" || c.Kind != "Checks" {
+		bad("apiVersion/kind", "want apiVersion: eventcheck.dev/v1 and kind: Checks")
+	}
+	if c.Namespace == "" {
+		bad("namespace", "the namespace the scenario creates is required")
+	}
+	if len(c.Phases) == 0 {
+		bad("phases", "at least one phase is required")
+	}
+	recorded := map[string]bool{}
+	for i := range c.Phases {
+		p := &c.Phases[i]
+		where := fmt.Sprintf("phases[%d]", i)
+		if p.Name == "" {
+			bad(where+".name", "required")
+		}
+		if p.Apply == "" {
+			bad(where+".apply", "required: a kustomization directory of the scenario")
+		}
+		for j := range p.Documents {
+			d := &p.Documents[j]
+			w := fmt.Sprintf("%s.documents[%d]", where, j)
+			if d.Name == "" {
+				bad(w+".name", "required")
+			}
+			if d.MessageRegexp != "" {
+				if _, err := regexp.Compile(d.MessageRegexp); err != nil {
+					bad(w+".messageRegexp", "%v", err)
+				}
+			}
+			if d.AtLeast == 0 {
+				d.AtLeast = 1
+			}
+			if d.Timeout == 0 {
+				d.Timeout = 60 * time.Second
+			}
+			if d.Namespace == "" {
+				d.Namespace = c.Namespace
+			}
+		}
+		for _, r := range p.Rises {
+			if !recorded[r.Above] {
+				bad(where+".rises."+r.Name, "above: %q is not recorded in an earlier phase", r.Above)
+			}
+		}
+		for _, r := range p.Record {
+			if recorded[r.Name] {
+				bad(where+".record."+r.Name, "recorded twice")
+			}
+			recorded[r.Name] = true
+		}
+		for j := range p.Rises {
+			if p.Rises[j].Timeout == 0 {
+				p.Rises[j].Timeout = 60 * time.Second
+			}
+		}
+		for j := range p.Workloads {
+			w := &p.Workloads[j]
+			if w.Kind == "" || w.Name == "" || w.Condition == "" {
+				bad(fmt.Sprintf("%s.workloads[%d]", where, j), "kind, name and condition are required")
+			}
+			if w.Timeout == 0 {
+				w.Timeout = 2 * time.Minute
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Match is the index query of a document check; since bounds the time.
+func (d DocumentCheck) Match(since time.Time) eventindex.Match {
+	m := eventindex.Match{Type: d.Type, Reason: d.Reason, Kind: d.Kind, NamePrefix: d.NamePrefix,
+		Namespace: d.Namespace, Message: d.Message, Since: since}
+	if d.MessageRegexp != "" {
+		m.MessageRegexp = regexp.MustCompile(d.MessageRegexp)
+	}
+	return m
+}
+
+// PhaseNames lists the phases in order.
+func (s *Scenario) PhaseNames() []string {
+	var out []string
+	for _, p := range s.Checks.Phases {
+		out = append(out, p.Name)
+	}
+	return slices.Clip(out)
+}

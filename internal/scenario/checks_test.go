@@ -1,0 +1,137 @@
+package scenario
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventcheck/eventcheck/scenarios"
+)
+
+func TestBuiltInScenarioLoads(t *testing.T) {
+	for name, load := range map[string]func() (*Scenario, error){
+		"embedded": func() (*Scenario, error) { return LoadFS(scenarios.FS, scenarios.Default) },
+		"on disk":  func() (*Scenario, error) { return LoadDir("../../scenarios/events") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.PhaseNames(); len(got) != 2 || got[0] != "broken" || got[1] != "fixed" {
+				t.Fatalf("phases %v", got)
+			}
+			broken := s.Objects["broken"]
+			kinds := map[string]int{}
+			for _, o := range broken {
+				kinds[o.GetKind()]++
+				if o.GetKind() != "Namespace" && o.GetNamespace() != "test" {
+					t.Errorf("%s %s in namespace %q", o.GetKind(), o.GetName(), o.GetNamespace())
+				}
+				if o.GetLabels()["app.kubernetes.io/created-by"] != "eks-workshop" {
+					t.Errorf("%s %s lacks the created-by label", o.GetKind(), o.GetName())
+				}
+			}
+			if kinds["Deployment"] != 3 || kinds["Namespace"] != 1 || kinds["Secret"] != 1 {
+				t.Fatalf("broken phase creates %v", kinds)
+			}
+			// The fix overlay patches exactly what the workshop fixes.
+			for _, o := range s.Objects["fixed"] {
+				if o.GetKind() != "Deployment" {
+					continue
+				}
+				spec := o.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+				c := spec["containers"].([]any)[0].(map[string]any)
+				switch o.GetName() {
+				case "scenario-a":
+					if spec["volumes"].([]any)[0].(map[string]any)["secret"].(map[string]any)["secretName"] != "some-secret" {
+						t.Error("scenario-a not fixed")
+					}
+				case "scenario-b":
+					if c["image"] != "nginx" {
+						t.Error("scenario-b not fixed")
+					}
+				case "scenario-c":
+					if c["resources"].(map[string]any)["requests"].(map[string]any)["cpu"] != "100m" {
+						t.Error("scenario-c not fixed")
+					}
+				}
+			}
+			d := s.Checks.Phases[0].Documents[2]
+			if d.Namespace != "test" || d.AtLeast != 1 || d.Timeout != 60*time.Second || d.Match(time.Now()).MessageRegexp == nil {
+				t.Fatalf("defaults not applied: %+v", d)
+			}
+		})
+	}
+}
+
+func writeScenario(t *testing.T, checks string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"only/kustomization.yaml": "resources: [cm.yaml]\nnamespace: other\n",
+		"only/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n",
+		"checks.yaml":             checks,
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// Another directory of the same form works with no code change.
+func TestAnotherScenarioOfTheSameForm(t *testing.T) {
+	dir := writeScenario(t, `apiVersion: eventcheck.dev/v1
+kind: Checks
+namespace: other
+phases:
+  - name: only
+    apply: only
+    documents:
+      - {name: anything, type: Normal}
+`)
+	s, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Objects["only"]) != 1 || s.Objects["only"][0].GetNamespace() != "other" {
+		t.Fatalf("objects %v", s.Objects)
+	}
+}
+
+func TestBadScenariosSayWhat(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		checks string
+		want   []string
+	}{
+		{"unknown field", "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: x\nphases:\n  - name: a\n    apply: only\n    documnts: []\n", []string{"checks.yaml", "line 7", "documnts"}},
+		{"kustomization fails to render", "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: x\nphases:\n  - {name: a, apply: missing}\n", []string{"phase a", "does not render", "missing"}},
+		{"rise above nothing", "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: x\nphases:\n  - name: a\n    apply: only\n    rises: [{name: r, type: Normal, above: never}]\n", []string{"never", "not recorded"}},
+		{"bad regexp", "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: x\nphases:\n  - name: a\n    apply: only\n    documents: [{name: d, messageRegexp: '('}]\n", []string{"messageRegexp", "missing closing"}},
+		{"wrong kind", "apiVersion: v1\nkind: Pod\n", []string{"eventcheck.dev/v1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadDir(writeScenario(t, tc.checks))
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error should contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+	if _, err := LoadDir("/nonexistent/scenario"); err == nil || !strings.Contains(err.Error(), "/nonexistent/scenario") {
+		t.Fatalf("missing dir error = %v", err)
+	}
+}

@@ -1,0 +1,351 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/eventcheck/eventcheck/internal/eventindex"
+	"github.com/eventcheck/eventcheck/internal/manifest"
+)
+
+// poll is how often checks look again; it bounds the resolution of the
+// measured apply-to-searchable latency.
+const poll = 200 * time.Millisecond
+
+// Result is the outcome of one step.
+type Result struct {
+	Phase  string
+	Name   string
+	Kind   string // apply, document, record, rise, workload
+	Passed bool
+	// Elapsed is from the phase's apply to the check holding (documents:
+	// to the document being searchable).
+	Elapsed    time.Duration
+	Detail     string
+	Matched    []eventindex.Doc
+	NearMisses []eventindex.Miss
+}
+
+// Progress is told when a step starts (Done false) and ends.
+type Progress func(r Result, done bool)
+
+// Runner runs a scenario's phases against a cluster and an index.
+type Runner struct {
+	S        *Scenario
+	REST     *rest.Config
+	Search   *eventindex.Searcher
+	Progress Progress
+
+	applier  *manifest.Applier
+	kube     kubernetes.Interface
+	applied  map[string]time.Time
+	recorded map[string]int64
+	mu       sync.Mutex
+}
+
+// NewRunner connects to the cluster.
+func NewRunner(s *Scenario, cfg *rest.Config, search *eventindex.Searcher, progress Progress) (*Runner, error) {
+	a, err := manifest.NewApplier(cfg)
+	if err != nil {
+		return nil, err
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if progress == nil {
+		progress = func(Result, bool) {}
+	}
+	return &Runner{S: s, REST: cfg, Search: search, Progress: progress, applier: a, kube: kube,
+		applied: map[string]time.Time{}, recorded: map[string]int64{}}, nil
+}
+
+func (r *Runner) step(res Result, run func() Result) Result {
+	r.Progress(res, false)
+	out := run()
+	out.Phase, out.Name, out.Kind = res.Phase, res.Name, res.Kind
+	r.Progress(out, true)
+	return out
+}
+
+// Apply applies a phase's kustomization (server-side).
+func (r *Runner) Apply(ctx context.Context, p Phase) Result {
+	return r.step(Result{Phase: p.Name, Name: p.Apply, Kind: "apply"}, func() Result {
+		start := time.Now()
+		if err := r.applier.Apply(ctx, r.S.Objects[p.Name]); err != nil {
+			return Result{Detail: err.Error()}
+		}
+		r.mu.Lock()
+		r.applied[p.Name] = start
+		r.mu.Unlock()
+		return Result{Passed: true, Elapsed: time.Since(start), Detail: fmt.Sprintf("%d objects", len(r.S.Objects[p.Name]))}
+	})
+}
+
+func (r *Runner) appliedAt(phase string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.applied[phase]
+}
+
+// Document waits for a document check to hold.
+func (r *Runner) Document(ctx context.Context, p Phase, d DocumentCheck) Result {
+	return r.step(Result{Phase: p.Name, Name: d.Name, Kind: "document"}, func() Result {
+		applied := r.appliedAt(p.Name)
+		// Core events carry whole seconds: look from the applied second.
+		m := d.Match(applied.Truncate(time.Second))
+		deadline := time.Now().Add(d.Timeout)
+		var last *eventindex.Result
+		var lastErr error
+		for {
+			res, err := r.Search.Find(ctx, m)
+			if err == nil && len(res.Matched) >= d.AtLeast {
+				return Result{Passed: true, Elapsed: time.Since(applied), Matched: res.Matched,
+					Detail: fmt.Sprintf("%d matching: %s", len(res.Matched), res.Matched[0].Event.Message)}
+			}
+			last, lastErr = res, err
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				break
+			}
+			sleep(ctx, poll)
+		}
+		out := Result{Detail: fmt.Sprintf("no %s after %s", describe(d), d.Timeout)}
+		if lastErr != nil {
+			out.Detail += fmt.Sprintf(" (last search failed: %v)", lastErr)
+		}
+		if last != nil {
+			out.Matched, out.NearMisses = last.Matched, last.NearMisses
+		}
+		return out
+	})
+}
+
+func describe(d DocumentCheck) string {
+	var parts []string
+	for _, kv := range [][2]string{{"type", d.Type}, {"reason", d.Reason}, {"kind", d.Kind}, {"name", d.NamePrefix + "*"},
+		{"namespace", d.Namespace}, {"message containing", d.Message}, {"message matching", d.MessageRegexp}} {
+		if kv[1] != "" && kv[1] != "*" {
+			parts = append(parts, fmt.Sprintf("%s %q", kv[0], kv[1]))
+		}
+	}
+	return "document with " + strings.Join(parts, ", ")
+}
+
+func (r *Runner) count(ctx context.Context, typ, prefix string) (int64, error) {
+	m := eventindex.Match{Type: typ, NamePrefix: prefix, Namespace: r.S.Checks.Namespace}
+	return r.Search.Count(ctx, m.Query())
+}
+
+// Record counts documents for a later Rise.
+func (r *Runner) Record(ctx context.Context, p Phase, c Count) Result {
+	return r.step(Result{Phase: p.Name, Name: c.Name, Kind: "record"}, func() Result {
+		n, err := r.count(ctx, c.Type, c.NamePrefix)
+		if err != nil {
+			return Result{Detail: err.Error()}
+		}
+		r.mu.Lock()
+		r.recorded[c.Name] = n
+		r.mu.Unlock()
+		return Result{Passed: true, Detail: fmt.Sprintf("%d %s documents", n, c.Type)}
+	})
+}
+
+// Rise waits for a count to go strictly above a recorded one.
+func (r *Runner) Rise(ctx context.Context, p Phase, rise Rise) Result {
+	return r.step(Result{Phase: p.Name, Name: rise.Name, Kind: "rise"}, func() Result {
+		r.mu.Lock()
+		before := r.recorded[rise.Above]
+		r.mu.Unlock()
+		applied := r.appliedAt(p.Name)
+		deadline := time.Now().Add(rise.Timeout)
+		var n int64
+		for {
+			var err error
+			n, err = r.count(ctx, rise.Type, rise.NamePrefix)
+			if err == nil && n > before {
+				return Result{Passed: true, Elapsed: time.Since(applied), Detail: fmt.Sprintf("%s documents %d → %d", rise.Type, before, n)}
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return Result{Detail: fmt.Sprintf("%s documents still %d (recorded %d as %s) after %s", rise.Type, n, before, rise.Above, rise.Timeout)}
+			}
+			sleep(ctx, poll)
+		}
+	})
+}
+
+// Workload waits for a workload of the phase to reach its condition.
+func (r *Runner) Workload(ctx context.Context, p Phase, w Workload) Result {
+	return r.step(Result{Phase: p.Name, Name: w.Kind + "/" + w.Name + " " + w.Condition, Kind: "workload"}, func() Result {
+		var obj *unstructured.Unstructured
+		for _, o := range r.S.Objects[p.Name] {
+			if o.GetKind() == w.Kind && o.GetName() == w.Name {
+				obj = o
+			}
+		}
+		if obj == nil {
+			return Result{Detail: fmt.Sprintf("phase %s does not create %s %s", p.Name, w.Kind, w.Name)}
+		}
+		applied := r.appliedAt(p.Name)
+		deadline := time.Now().Add(w.Timeout)
+		var state string
+		for {
+			live, err := r.applier.Get(ctx, obj)
+			if err == nil {
+				var ok bool
+				ok, state = hasCondition(live, w.Condition)
+				if ok {
+					return Result{Passed: true, Elapsed: time.Since(applied), Detail: state}
+				}
+			} else {
+				state = err.Error()
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return Result{Detail: fmt.Sprintf("not %s after %s: %s", w.Condition, w.Timeout, state)}
+			}
+			sleep(ctx, poll)
+		}
+	})
+}
+
+func hasCondition(o *unstructured.Unstructured, cond string) (bool, string) {
+	conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+	var seen []string
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		t, _ := m["type"].(string)
+		s, _ := m["status"].(string)
+		msg, _ := m["message"].(string)
+		seen = append(seen, fmt.Sprintf("%s=%s (%s)", t, s, msg))
+		if t == cond && s == "True" {
+			return true, fmt.Sprintf("%s=True", t)
+		}
+	}
+	if len(seen) == 0 {
+		return false, "no conditions yet"
+	}
+	return false, strings.Join(seen, "; ")
+}
+
+// Phase runs a whole phase: apply, the document checks concurrently (so
+// each one's latency is its own), records, rises and workloads.
+func (r *Runner) Phase(ctx context.Context, p Phase) []Result {
+	res := []Result{r.Apply(ctx, p)}
+	if !res[0].Passed {
+		return res
+	}
+	docs := make([]Result, len(p.Documents))
+	var wg sync.WaitGroup
+	for i, d := range p.Documents {
+		wg.Go(func() { docs[i] = r.Document(ctx, p, d) })
+	}
+	wg.Wait()
+	res = append(res, docs...)
+	for _, c := range p.Record {
+		res = append(res, r.Record(ctx, p, c))
+	}
+	for _, rise := range p.Rises {
+		res = append(res, r.Rise(ctx, p, rise))
+	}
+	for _, w := range p.Workloads {
+		res = append(res, r.Workload(ctx, p, w))
+	}
+	return res
+}
+
+// Run runs every phase in order, stopping after a phase that failed.
+func (r *Runner) Run(ctx context.Context) []Result {
+	var all []Result
+	for _, p := range r.S.Checks.Phases {
+		res := r.Phase(ctx, p)
+		all = append(all, res...)
+		if !Passed(res) || ctx.Err() != nil {
+			break
+		}
+	}
+	return all
+}
+
+// Passed is true when every result passed.
+func Passed(res []Result) bool {
+	for _, r := range res {
+		if !r.Passed {
+			return false
+		}
+	}
+	return len(res) > 0
+}
+
+// Teardown deletes everything the scenario's phases create.
+func (r *Runner) Teardown(ctx context.Context) error {
+	seen := map[string]bool{}
+	var objs []*unstructured.Unstructured
+	for _, p := range r.S.Checks.Phases {
+		for _, o := range r.S.Objects[p.Name] {
+			key := o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
+			if !seen[key] {
+				seen[key] = true
+				objs = append(objs, o)
+			}
+		}
+	}
+	return r.applier.Delete(ctx, objs, 2*time.Minute)
+}
+
+// Diagnose describes the scenario namespace from the API: its events and
+// what its pods are waiting for.
+func (r *Runner) Diagnose(ctx context.Context) string {
+	ns := r.S.Checks.Namespace
+	var b strings.Builder
+	events, err := r.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		fmt.Fprintf(&b, "events in %s: %v\n", ns, err)
+	} else {
+		sort.Slice(events.Items, func(i, j int) bool {
+			return events.Items[i].CreationTimestamp.Before(&events.Items[j].CreationTimestamp)
+		})
+		fmt.Fprintf(&b, "events in namespace %s (from the API):\n", ns)
+		for _, e := range events.Items {
+			fmt.Fprintf(&b, "  %-7s %-18s %s/%s: %s\n", e.Type, e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message)
+		}
+	}
+	pods, err := r.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err == nil {
+		fmt.Fprintf(&b, "pods in namespace %s:\n", ns)
+		for _, p := range pods.Items {
+			fmt.Fprintf(&b, "  %s: %s%s\n", p.Name, p.Status.Phase, waiting(p))
+		}
+	}
+	return b.String()
+}
+
+func waiting(p corev1.Pod) string {
+	var s string
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
+			s += fmt.Sprintf(", unscheduled: %s", c.Message)
+		}
+	}
+	for _, c := range p.Status.ContainerStatuses {
+		if w := c.State.Waiting; w != nil {
+			s += fmt.Sprintf(", %s waiting: %s", c.Name, w.Reason)
+		}
+	}
+	return s
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
