@@ -182,3 +182,51 @@ func TestInterruptCleansUpAndExits130(t *testing.T) {
 		t.Error("the local cluster was left running")
 	}
 }
+
+// env up keeps an environment that run --reuse uses and env down stops.
+func TestEnvLifecycleWithReuse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an environment; skipped with -short")
+	}
+	// The OpenSearch user must reach it: not under t.TempDir (mode 700).
+	state, err := os.MkdirTemp("", "ec-env-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(state) })
+	if err := os.Chmod(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("EVENTCHECK_ENV_DIR", state)
+	name := "cli-test-" + strconv.Itoa(os.Getpid())
+	ctx := context.Background()
+	t.Cleanup(func() { eventcheck(t, ctx, "env", "down", "--cluster-name", name) })
+
+	if code, out := eventcheck(t, ctx, "env", "status", "--cluster-name", name); code != exitcode.Environment {
+		t.Fatalf("status before up: exit %d\n%s", code, out)
+	}
+	code, out := eventcheck(t, ctx, "env", "up", "--cluster-name", name)
+	if code != 0 || !strings.Contains(out, "kubeconfig") || !strings.Contains(out, "OpenSearch: http://127.0.0.1:") {
+		t.Fatalf("env up: exit %d\n%s", code, out)
+	}
+	if code, out := eventcheck(t, ctx, "env", "status", "--cluster-name", name); code != 0 {
+		t.Fatalf("status after up: exit %d\n%s", code, out)
+	}
+	code, out = eventcheck(t, ctx, "run", "--reuse", "--cluster", "local", "--cluster-name", name)
+	if code != 0 || !strings.Contains(out, "16 passed, 0 failed") {
+		t.Fatalf("run --reuse: exit %d\n%s", code, out)
+	}
+	// The run left the environment running.
+	if code, out := eventcheck(t, ctx, "env", "status", "--cluster-name", name); code != 0 {
+		t.Fatalf("status after run: exit %d\n%s", code, out)
+	}
+	if code, out := eventcheck(t, ctx, "env", "down", "--cluster-name", name); code != 0 {
+		t.Fatalf("env down: exit %d\n%s", code, out)
+	}
+	if code, _ := eventcheck(t, ctx, "env", "status", "--cluster-name", name); code != exitcode.Environment {
+		t.Fatalf("status after down: exit %d", code)
+	}
+	if code, out := eventcheck(t, ctx, "run", "--reuse", "--cluster", "local", "--cluster-name", name); code != exitcode.Environment || !strings.Contains(out, "env up") {
+		t.Fatalf("run --reuse without an environment: exit %d\n%s", code, out)
+	}
+}

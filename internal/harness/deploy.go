@@ -46,43 +46,19 @@ func (e *Env) deployExporter(ctx context.Context, o Options, clusterName string)
 		if err := e.Cluster.LoadImageArchive(ctx, archive); err != nil {
 			return err
 		}
+	}
+	if clusterName == cluster.Kind && e.OpenSearchKind == opensearch.Container {
 		// Pods reach the container on kind's network by its alias.
 		hosts = "http://" + container.NetworkAlias + ":9200"
 	}
 	if img == "" {
 		return fmt.Errorf("the exporter image is needed on a %s cluster: pass --exporter-image (push exporter/image's build to a registry the cluster pulls from)", clusterName)
 	}
-	objs, err := exporterenv.Render()
-	if err != nil {
-		return err
-	}
 	ep := e.Instance.Endpoint
 	ep.URL = hosts
-	cfg, err := exporterConfig(ep)
+	objs, err := exporterObjects(img, ep)
 	if err != nil {
 		return err
-	}
-	if ep.Password != "" {
-		cfg.Receivers[0].OpenSearch.Password = ""
-		cfg.Receivers[0].OpenSearch.PasswordFile = "/etc/opensearch-credentials/password"
-	}
-	cfgYAML, err := yaml.Marshal(cfg)
-	if err != nil {
-		return err
-	}
-	for _, o := range objs {
-		switch {
-		case o.GetKind() == "ConfigMap" && strings.HasPrefix(o.GetName(), "events-exporter-config"):
-			_ = unstructured.SetNestedField(o.Object, string(cfgYAML), "data", "config.yaml")
-		case o.GetKind() == "Secret" && o.GetName() == "opensearch-credentials":
-			_ = unstructured.SetNestedField(o.Object, ep.Password, "stringData", "password")
-		case o.GetKind() == "Deployment":
-			containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
-			for _, c := range containers {
-				c.(map[string]any)["image"] = img
-			}
-			_ = unstructured.SetNestedSlice(o.Object, containers, "spec", "template", "spec", "containers")
-		}
 	}
 	a, err := manifest.NewApplier(e.REST)
 	if err != nil {
@@ -93,6 +69,49 @@ func (e *Env) deployExporter(ctx context.Context, o Options, clusterName string)
 	}
 	e.Exporter = &Exporter{Log: &lockedBuffer{}}
 	return e.waitDeploymentReady(ctx, exporterenv.Namespace, "events-exporter", o.ExporterReadyTimeout)
+}
+
+// exporterObjects renders exporter/deploy for an image and an OpenSearch
+// endpoint: the config points at the endpoint, the password goes into the
+// Secret (never the ConfigMap), the Deployment runs the image.
+func exporterObjects(img string, ep opensearch.Endpoint) ([]*unstructured.Unstructured, error) {
+	objs, err := exporterenv.Render()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := exporterConfig(ep)
+	if err != nil {
+		return nil, err
+	}
+	if ep.Password != "" {
+		cfg.Receivers[0].OpenSearch.Password = ""
+		cfg.Receivers[0].OpenSearch.PasswordFile = "/etc/opensearch-credentials/password"
+	}
+	cfgYAML, err := yaml.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		switch {
+		case o.GetKind() == "ConfigMap" && strings.HasPrefix(o.GetName(), "events-exporter-config"):
+			if err := unstructured.SetNestedField(o.Object, string(cfgYAML), "data", "config.yaml"); err != nil {
+				return nil, err
+			}
+		case o.GetKind() == "Secret" && o.GetName() == "opensearch-credentials":
+			if err := unstructured.SetNestedField(o.Object, ep.Password, "stringData", "password"); err != nil {
+				return nil, err
+			}
+		case o.GetKind() == "Deployment":
+			containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+			for _, c := range containers {
+				c.(map[string]any)["image"] = img
+			}
+			if err := unstructured.SetNestedSlice(o.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return objs, nil
 }
 
 // waitDeploymentReady waits for the exporter Deployment's readiness, which

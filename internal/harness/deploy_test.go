@@ -5,6 +5,10 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/eventcheck/eventcheck/exporter/config"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
@@ -37,5 +41,74 @@ func TestExporterConfigRoundTripsThroughTheStrictDecoder(t *testing.T) {
 	o := back.Receivers[0].OpenSearch
 	if o.Hosts[0] != ep.URL || o.Username != "admin" || o.PasswordFile == "" || o.Index != "eks-kubernetes-events" {
 		t.Fatalf("read back %+v", o)
+	}
+}
+
+// What the kind and kubeconfig paths apply, checked without a cluster.
+func TestExporterObjectsWireImageConfigAndSecret(t *testing.T) {
+	ep := opensearch.Endpoint{URL: "http://opensearch:9200", Username: "admin", Password: "s3cret"}
+	objs, err := exporterObjects("registry.example/events-exporter:v1", ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, o := range objs {
+		kinds[o.GetKind()] = true
+		if o.GetKind() != "Namespace" && o.GetKind() != "ClusterRole" && o.GetKind() != "ClusterRoleBinding" && o.GetNamespace() != "opensearch-exporter" {
+			t.Errorf("%s %s in namespace %q", o.GetKind(), o.GetName(), o.GetNamespace())
+		}
+		switch o.GetKind() {
+		case "ConfigMap":
+			cfgYAML, _, _ := unstructured.NestedString(o.Object, "data", "config.yaml")
+			if strings.Contains(cfgYAML, "s3cret") {
+				t.Fatal("password in the ConfigMap")
+			}
+			cfg, err := config.Parse([]byte(cfgYAML), func(string) (string, bool) { return "", false })
+			if err != nil {
+				t.Fatalf("ConfigMap config does not decode: %v", err)
+			}
+			if o := cfg.Receivers[0].OpenSearch; o.Hosts[0] != ep.URL || o.PasswordFile != "/etc/opensearch-credentials/password" {
+				t.Fatalf("config %+v", o)
+			}
+		case "Secret":
+			if pw, _, _ := unstructured.NestedString(o.Object, "stringData", "password"); pw != "s3cret" {
+				t.Fatalf("secret password %q", pw)
+			}
+		case "Deployment":
+			var d appsv1.Deployment
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
+				t.Fatal(err)
+			}
+			c := d.Spec.Template.Spec.Containers[0]
+			sc := c.SecurityContext
+			pod := d.Spec.Template.Spec.SecurityContext
+			if c.Image != "registry.example/events-exporter:v1" || c.ImagePullPolicy != "IfNotPresent" {
+				t.Errorf("image %s pull %s", c.Image, c.ImagePullPolicy)
+			}
+			if pod.RunAsNonRoot == nil || !*pod.RunAsNonRoot || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation {
+				t.Error("the exporter must run as non-root with a read-only root filesystem")
+			}
+			if c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.Resources.Requests.Memory().IsZero() {
+				t.Error("probes on /readyz and /healthz and resources are required")
+			}
+			if d.Spec.Template.Spec.ServiceAccountName != "events-exporter" {
+				t.Error("wrong service account")
+			}
+		case "ClusterRole":
+			var r rbacv1.ClusterRole
+			_ = runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &r)
+			for _, rule := range r.Rules {
+				for _, v := range rule.Verbs {
+					if v != "get" && v != "list" && v != "watch" {
+						t.Errorf("cluster role grants %s on %v: least privilege is read-only", v, rule.Resources)
+					}
+				}
+			}
+		}
+	}
+	for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Secret", "ConfigMap", "Deployment", "Service"} {
+		if !kinds[k] {
+			t.Errorf("no %s rendered", k)
+		}
 	}
 }

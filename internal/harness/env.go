@@ -26,7 +26,24 @@ import (
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/exporterenv"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
+	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 )
+
+// OpenSearchEnvDir is where `eventcheck env up` keeps its OpenSearch:
+// $EVENTCHECK_ENV_DIR/opensearch if set, else a directory the OpenSearch
+// system user can reach when we are root.
+func OpenSearchEnvDir() string {
+	if dir := os.Getenv("EVENTCHECK_ENV_DIR"); dir != "" {
+		return filepath.Join(dir, "opensearch")
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/eventcheck/env/opensearch"
+	}
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "eventcheck", "env", "opensearch")
+	}
+	return filepath.Join(os.TempDir(), "eventcheck-env-opensearch")
+}
 
 // Options choose and configure the environment.
 type Options struct {
@@ -41,6 +58,9 @@ type Options struct {
 	ExporterReadyTimeout time.Duration
 	// RequireRunning fails Up unless the cluster is already running.
 	RequireRunning bool
+	// ReuseOpenSearch connects to the OpenSearch `eventcheck env up`
+	// started instead of starting one.
+	ReuseOpenSearch bool
 	// RemoveDir is removed after Down (a temporary cluster directory).
 	RemoveDir string
 	Log       *slog.Logger
@@ -51,10 +71,12 @@ type Env struct {
 	Cluster     cluster.Provider
 	ClusterKind string
 	OpenSearch  opensearch.Provider
-	Instance    *opensearch.Instance
-	Search      *eventindex.Searcher
-	REST        *rest.Config
-	Kube        kubernetes.Interface
+	// OpenSearchKind is the OpenSearch provider used.
+	OpenSearchKind string
+	Instance       *opensearch.Instance
+	Search         *eventindex.Searcher
+	REST           *rest.Config
+	Kube           kubernetes.Interface
 	// Exporter is how to reach the exporter's probes and what it logged.
 	Exporter *Exporter
 	// ReusedCluster is true when the cluster was already running (e.g.
@@ -105,9 +127,18 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 		return nil, err
 	}
 	osOpts := append([]opensearch.Option{opensearch.WithLogger(o.Log)}, o.OSOptions...)
+	if o.ReuseOpenSearch {
+		url, _, ok := oslocal.Detached(OpenSearchEnvDir())
+		if !ok {
+			return nil, fmt.Errorf("--reuse: no OpenSearch from `eventcheck env up` is running (looked in %s); start the environment with `eventcheck env up`", OpenSearchEnvDir())
+		}
+		osName = opensearch.URL
+		osOpts = append(osOpts, opensearch.WithEndpoint(opensearch.Endpoint{URL: url}))
+	}
 	if clusterName == cluster.Kind {
 		osOpts = append(osOpts, opensearch.WithNetwork("kind"))
 	}
+	env.OpenSearchKind = osName
 	if env.OpenSearch, err = opensearch.New(ctx, osName, osOpts...); err != nil {
 		return nil, err
 	}

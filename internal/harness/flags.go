@@ -100,6 +100,7 @@ func (f *Flags) Options(log *slog.Logger) (Options, error) {
 		o.ClusterOptions = append(o.ClusterOptions, cluster.WithDir(f.ClusterDir))
 	case f.Reuse:
 		o.RequireRunning = true // the provider's default directory, as env up
+		o.ReuseOpenSearch = f.OSURL == ""
 	case f.Cluster == cluster.Local || f.Cluster == cluster.Auto:
 		// A private directory: parallel runs never share (or stop) a cluster.
 		dir, err := os.MkdirTemp("", "eventcheck-cluster-")

@@ -36,11 +36,17 @@ func Render(fs filesys.FileSystem, dir string) ([]*unstructured.Unstructured, er
 	}
 	var out []*unstructured.Unstructured
 	for _, r := range res.Resources() {
-		m, err := r.Map()
+		// Through JSON, so numbers are int64/float64 as apimachinery's
+		// deep copy expects (krusty's maps hold Go ints).
+		data, err := r.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("kustomization %s: %w", dir, err)
 		}
-		out = append(out, &unstructured.Unstructured{Object: m})
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("kustomization %s: %w", dir, err)
+		}
+		out = append(out, u)
 	}
 	return out, nil
 }

@@ -76,6 +76,11 @@ func WithPort(port int) Option {
 	}
 }
 
+// WithDetach keeps a local OpenSearch running after this process exits.
+func WithDetach(detach bool) Option {
+	return func(o *providers.Options) error { o.Detach = detach; return nil }
+}
+
 // WithJavaHome sets the JDK (local).
 func WithJavaHome(home string) Option {
 	return func(o *providers.Options) error { o.JavaHome = home; return nil }

@@ -1,18 +1,26 @@
-// Package env is `eventcheck env`: keep an environment running between runs
-// for fast iteration.
+// Package env is `eventcheck env`: keep an environment (a cluster and an
+// OpenSearch) running between runs for fast iteration; `eventcheck run
+// --reuse` uses it.
 package env
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/cluster/providers/local"
+	"github.com/eventcheck/eventcheck/internal/eventindex"
+	"github.com/eventcheck/eventcheck/internal/harness"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
 	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 )
@@ -20,7 +28,6 @@ import (
 type options struct {
 	cluster    string
 	name       string
-	dir        string
 	configFile string
 	kubeconfig string
 	context    string
@@ -28,63 +35,68 @@ type options struct {
 	binary     string
 }
 
-func (o *options) clusterOptions(log *slog.Logger) []cluster.Option {
-	return []cluster.Option{
-		cluster.WithName(o.name), cluster.WithDir(o.dir), cluster.WithConfigFile(o.configFile),
-		cluster.WithKubeconfig(o.kubeconfig, o.context), cluster.WithNodes(o.nodes),
-		cluster.WithBinary(o.binary), cluster.WithLogger(log), cluster.WithDetach(true),
-	}
+func (o *options) provider(ctx context.Context, log *slog.Logger) (cluster.Provider, error) {
+	return cluster.New(ctx, o.cluster,
+		cluster.WithName(o.name), cluster.WithConfigFile(o.configFile), cluster.WithKubeconfig(o.kubeconfig, o.context),
+		cluster.WithNodes(o.nodes), cluster.WithBinary(o.binary), cluster.WithLogger(log), cluster.WithDetach(true))
 }
+
+type runner interface{ Running() bool }
 
 // Command returns `eventcheck env`.
 func Command(log *slog.Logger) *cobra.Command {
 	o := &options{}
 	cmd := &cobra.Command{
 		Use:   "env",
-		Short: "Bring an environment up, down, or show it",
+		Short: "Keep an environment (cluster and OpenSearch) running between runs",
+		Long: `env up starts a cluster and a local OpenSearch that outlive the command;
+eventcheck run --reuse then uses them, and env down stops them.`,
 	}
 	f := cmd.PersistentFlags()
-	f.StringVar(&o.cluster, "cluster", cluster.Local, fmt.Sprintf("cluster provider: %v", cluster.Names))
-	f.StringVar(&o.name, "name", "eventcheck", "cluster name")
-	f.StringVar(&o.dir, "cluster-dir", "", "local cluster state directory (default: user cache dir)")
+	f.StringVar(&o.cluster, "cluster", cluster.Local, "cluster provider: local or kind")
+	f.StringVar(&o.name, "cluster-name", "eventcheck", "cluster name")
 	f.StringVar(&o.configFile, "kind-config", "", "kind cluster config file")
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to use (kubeconfig provider) or write (kind)")
-	f.StringVar(&o.context, "context", "", "kubeconfig context (kubeconfig provider)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to write (kind)")
 	f.IntVar(&o.nodes, "nodes", 3, "number of nodes (local)")
 	f.StringVar(&o.binary, "localcluster-bin", "", "localcluster binary (default: built from the source tree)")
 
 	cmd.AddCommand(&cobra.Command{
 		Use:   "up",
-		Short: "Create the environment (or reuse a running one) and print how to reach it",
+		Short: "Start the cluster and OpenSearch (or reuse running ones) and print how to reach them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := cluster.New(cmd.Context(), o.cluster, o.clusterOptions(log)...)
+			ctx := cmd.Context()
+			p, err := o.provider(ctx, log)
 			if err != nil {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
-			if err := p.Up(cmd.Context()); err != nil {
+			var wg sync.WaitGroup
+			var clusterErr, osErr error
+			var url string
+			wg.Go(func() { clusterErr = p.Up(ctx) })
+			wg.Go(func() { url, osErr = openSearchUp(ctx, log) })
+			wg.Wait()
+			if err := errors.Join(clusterErr, osErr); err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "cluster (%s) is up\n  kubeconfig: %s\n", o.cluster, p.Kubeconfig())
-			fmt.Fprintf(out, "  try:        kubectl --kubeconfig %s get nodes\n", p.Kubeconfig())
-			fmt.Fprintf(out, "  stop with:  eventcheck env down --cluster %s\n", o.cluster)
+			printEnv(cmd.OutOrStdout(), o.cluster, p.Kubeconfig(), url)
+			fmt.Fprintf(cmd.OutOrStdout(), "  run with:   eventcheck run --reuse --cluster %s\n  stop with:  eventcheck env down --cluster %s\n", o.cluster, o.cluster)
 			return nil
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "down",
-		Short: "Stop the environment that env up started",
+		Short: "Stop what env up started",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := cluster.New(cmd.Context(), o.cluster, o.clusterOptions(log)...)
+			p, err := o.provider(cmd.Context(), log)
 			if err != nil {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
-			if err := p.Down(cmd.Context()); err != nil {
+			if err := errors.Join(p.Down(cmd.Context()), oslocal.StopDetached(harness.OpenSearchEnvDir())); err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "cluster (%s) is down\n", o.cluster)
+			fmt.Fprintln(cmd.OutOrStdout(), "environment is down")
 			return nil
 		},
 	})
@@ -93,20 +105,54 @@ func Command(log *slog.Logger) *cobra.Command {
 		Short: "Say whether the environment is running and how to reach it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := cluster.New(cmd.Context(), o.cluster, o.clusterOptions(log)...)
+			p, err := o.provider(cmd.Context(), log)
 			if err != nil {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
-			type runner interface{ Running() bool }
-			if r, ok := p.(runner); ok && !r.Running() {
-				return exitcode.Errorf(exitcode.Environment, "cluster (%s) is not running; start it with `eventcheck env up`", o.cluster)
+			r, ok := p.(runner)
+			clusterUp := ok && r.Running()
+			url, _, osUp := oslocal.Detached(harness.OpenSearchEnvDir())
+			if !clusterUp || !osUp {
+				return exitcode.Errorf(exitcode.Environment, "environment not running (cluster %s: %v, OpenSearch: %v); start it with `eventcheck env up`", o.cluster, clusterUp, osUp)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "cluster (%s) is running\n  kubeconfig: %s\n", o.cluster, p.Kubeconfig())
+			printEnv(cmd.OutOrStdout(), o.cluster, p.Kubeconfig(), url)
 			return nil
 		},
 	})
+	cmd.AddCommand(prepareCommand(log), buildCommand(log))
+	return cmd
+}
+
+// openSearchUp starts (or finds) the detached local OpenSearch and applies
+// the index template.
+func openSearchUp(ctx context.Context, log *slog.Logger) (string, error) {
+	dir := harness.OpenSearchEnvDir()
+	if url, _, ok := oslocal.Detached(dir); ok {
+		log.Info("reusing running OpenSearch", "url", url)
+		return url, nil
+	}
+	p, err := opensearch.New(ctx, opensearch.Local, opensearch.WithDir(dir), opensearch.WithDetach(true), opensearch.WithLogger(log))
+	if err != nil {
+		return "", err
+	}
+	inst, err := p.Start(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := eventindex.ApplyTemplate(ctx, inst.Client); err != nil {
+		return "", err
+	}
+	return inst.Endpoint.URL, nil
+}
+
+func printEnv(w io.Writer, clusterName, kubeconfig, url string) {
+	fmt.Fprintf(w, "environment is up\n  cluster:    %s, kubeconfig %s\n  OpenSearch: %s (index %s)\n", clusterName, kubeconfig, url, eventindex.Pattern)
+	fmt.Fprintf(w, "  try:        kubectl --kubeconfig %s get nodes\n", kubeconfig)
+}
+
+func prepareCommand(log *slog.Logger) *cobra.Command {
 	var osVersion, osZip, javaHome string
-	prepare := &cobra.Command{
+	c := &cobra.Command{
 		Use:   "prepare",
 		Short: "Install what the local environment needs: the OpenSearch distribution (via Maven), its system user, a JDK check",
 		Args:  cobra.NoArgs,
@@ -123,11 +169,14 @@ func Command(log *slog.Logger) *cobra.Command {
 			return nil
 		},
 	}
-	prepare.Flags().StringVar(&osVersion, "opensearch-version", "", "OpenSearch version, x.y.z or a series (default: newest 2.19.x)")
-	prepare.Flags().StringVar(&osZip, "opensearch-zip", "", "use this distribution zip instead of downloading")
-	prepare.Flags().StringVar(&javaHome, "java-home", "", "JDK for OpenSearch (default: $JAVA_HOME if it fits, else found)")
-	cmd.AddCommand(prepare)
-	cmd.AddCommand(&cobra.Command{
+	c.Flags().StringVar(&osVersion, "opensearch-version", "", "OpenSearch version, x.y.z or a series (default: newest 2.19.x)")
+	c.Flags().StringVar(&osZip, "opensearch-zip", "", "use this distribution zip instead of downloading")
+	c.Flags().StringVar(&javaHome, "java-home", "", "JDK for OpenSearch (default: $JAVA_HOME if it fits, else found)")
+	return c
+}
+
+func buildCommand(log *slog.Logger) *cobra.Command {
+	return &cobra.Command{
 		Use:   "build-localcluster",
 		Short: "Build the localcluster binary from the source tree (cached by go build)",
 		Args:  cobra.NoArgs,
@@ -146,6 +195,5 @@ func Command(log *slog.Logger) *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), out)
 			return nil
 		},
-	})
-	return cmd
+	}
 }

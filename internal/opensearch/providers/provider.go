@@ -47,6 +47,10 @@ type Options struct {
 	// Port fixes the HTTP port (local; 0 picks a free one). With Dir, a
 	// restarted server is found at the same address with the same data.
 	Port int
+	// Detach keeps the server running after this process exits (local,
+	// with Dir): its pid and endpoint are written there for Stop and
+	// Running.
+	Detach bool
 	// CacheDir holds downloaded and unpacked distributions (local).
 	CacheDir string
 	// JavaHome overrides the JDK (local).

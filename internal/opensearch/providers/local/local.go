@@ -135,8 +135,15 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 		"OPENSEARCH_TMPDIR="+filepath.Join(p.runDir, "tmp"),
 		"OPENSEARCH_JAVA_OPTS=-Xms"+p.o.Heap+" -Xmx"+p.o.Heap,
 	)
-	// Pdeathsig: the server goes when we go, even on SIGKILL.
+	// Pdeathsig: the server goes when we go, even on SIGKILL; detached, it
+	// gets a session of its own instead.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM, Credential: user.credential()}
+	if p.o.Detach {
+		if p.o.Dir == "" {
+			return nil, errors.New("a detached local OpenSearch needs a directory (Dir) to record where it runs")
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: user.credential()}
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("failed to start OpenSearch %s: %w", home, err)
@@ -152,8 +159,60 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 		_ = p.Stop(context.Background())
 		return nil, err
 	}
+	if p.o.Detach {
+		if err := os.WriteFile(filepath.Join(p.runDir, pidFile), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(p.runDir, endpointFile), []byte(inst.Endpoint.URL+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+	}
 	p.o.Log.Info("local OpenSearch healthy", "version", version, "url", inst.Endpoint.URL, "elapsed", time.Since(start).Round(time.Millisecond), "runAs", runAsName(user))
 	return inst, nil
+}
+
+// Files a detached server leaves in its directory.
+const (
+	pidFile      = "opensearch.pid"
+	endpointFile = "endpoint"
+)
+
+// Detached reports the endpoint of a detached server recorded in dir, if
+// its process is alive.
+func Detached(dir string) (string, int, bool) {
+	data, err := os.ReadFile(filepath.Join(dir, pidFile))
+	if err != nil {
+		return "", 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return "", 0, false
+	}
+	url, err := os.ReadFile(filepath.Join(dir, endpointFile))
+	if err != nil {
+		return "", 0, false
+	}
+	return strings.TrimSpace(string(url)), pid, true
+}
+
+// StopDetached stops a detached server recorded in dir and waits for it.
+func StopDetached(dir string) error {
+	_, pid, ok := Detached(dir)
+	if !ok {
+		return nil
+	}
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	deadline := time.Now().Add(stopTimeout)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			return fmt.Errorf("OpenSearch (pid %d) did not stop within %s; killed it", pid, stopTimeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	os.Remove(filepath.Join(dir, pidFile))
+	os.Remove(filepath.Join(dir, endpointFile))
+	return nil
 }
 
 func (p *provider) waitReady(ctx context.Context) (*providers.Instance, error) {
