@@ -23,6 +23,7 @@ import (
 	"github.com/eventcheck/eventcheck/exporter/osclient"
 	"github.com/eventcheck/eventcheck/exporter/sink"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
+	"github.com/eventcheck/eventcheck/internal/procstat"
 )
 
 func benchDocs(n int, index string) []*document.Document {
@@ -178,7 +179,7 @@ func BenchmarkRSS(b *testing.B) {
 		sample := func(d time.Duration) float64 {
 			var m float64
 			for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
-				m = max(m, rssMiB(cmd.Process.Pid))
+				m = max(m, procstat.MiB(procstat.RSS(cmd.Process.Pid)))
 			}
 			return m
 		}
@@ -190,7 +191,7 @@ func BenchmarkRSS(b *testing.B) {
 		<-done
 		rate = float64(sent.Load()) / time.Since(start).Seconds()
 		peak = max(peak, hot)
-		beforeOutage = rssMiB(cmd.Process.Pid)
+		beforeOutage = procstat.MiB(procstat.RSS(cmd.Process.Pid))
 		_ = env.server.Stop(ctx)
 		sampled := make(chan struct{})
 		go func() { afterOutage = sample(60 * time.Second); close(sampled) }()
@@ -225,18 +226,4 @@ func busyCPUSeconds() float64 {
 		}
 	}
 	return busy / 100 // USER_HZ
-}
-
-func rssMiB(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

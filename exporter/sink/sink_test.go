@@ -159,9 +159,10 @@ func TestBatchesAndIndexesEverythingOnce(t *testing.T) {
 	if maxBatch > 100 || requests > 50 {
 		t.Fatalf("batches up to %d docs in %d requests; want ≤100 per request and few requests", maxBatch, requests)
 	}
-	if got := testutil.ToFloat64(m.DocumentsIndexed); got != 1000 {
-		t.Fatalf("indexed metric %v", got)
-	}
+	// The server stores before the sink reads its answer: wait for the
+	// sink's side too.
+	waitFor(t, "indexed metric at 1000", func() bool { return testutil.ToFloat64(m.DocumentsIndexed) == 1000 })
+	waitFor(t, "nothing pending", func() bool { return s.Pending() == 0 })
 }
 
 func TestNewerVersionReplacesPending(t *testing.T) {

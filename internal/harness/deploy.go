@@ -19,6 +19,7 @@ import (
 	"github.com/eventcheck/eventcheck/exporter/image"
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/exporterenv"
+	"github.com/eventcheck/eventcheck/internal/logtail"
 	"github.com/eventcheck/eventcheck/internal/manifest"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
@@ -193,10 +194,4 @@ func (b *lockedBuffer) Bytes() []byte {
 }
 
 // Tail returns the last n lines.
-func (b *lockedBuffer) Tail(n int) string {
-	lines := strings.Split(strings.TrimRight(string(b.Bytes()), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (b *lockedBuffer) Tail(n int) string { return logtail.Lines(string(b.Bytes()), n) }

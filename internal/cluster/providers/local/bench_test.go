@@ -2,33 +2,13 @@ package local
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
+	"github.com/eventcheck/eventcheck/internal/procstat"
 )
-
-// rssBytes sums the resident memory of the given processes.
-func rssBytes(pids []int) int64 {
-	var total int64
-	for _, pid := range pids {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				total += kb * 1024
-			}
-		}
-	}
-	return total
-}
 
 // BenchmarkUp measures a local cluster from start to ready (target ≤ 8 s on
 // 2 cores) and the resident memory of all its processes once ready and
@@ -60,7 +40,7 @@ func BenchmarkUp(b *testing.B) {
 		b.StopTimer()
 		time.Sleep(10 * time.Second) // settle, to measure steady-state memory
 		pid, _ := p.(*provider).pid()
-		rss = max(rss, rssBytes(descendants(pid)))
+		rss = max(rss, procstat.RSS(procstat.Descendants(pid)...))
 		if err := p.Down(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -68,6 +48,6 @@ func BenchmarkUp(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(ready.Seconds()/float64(b.N), "s-to-ready")
-	b.ReportMetric(float64(rss)/(1<<20), "MiB-rss-max")
+	b.ReportMetric(procstat.MiB(rss), "MiB-rss-max")
 	b.ReportMetric(0, "ns/op")
 }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
+	"github.com/eventcheck/eventcheck/internal/logtail"
 )
 
 // Files the localcluster supervisor writes in its directory.
@@ -145,7 +146,7 @@ func (p *provider) Up(ctx context.Context) error {
 	for {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("local cluster failed to start (%v); last lines of %s:\n%s", err, logPath, tail(logPath, 15))
+			return fmt.Errorf("local cluster failed to start (%v); last lines of %s:\n%s", err, logPath, logtail.File(logPath, 15))
 		case <-timeout.C:
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			return fmt.Errorf("local cluster not ready after %s; see %s and %s", p.o.ReadyTimeout, logPath, filepath.Join(p.dir, logsDir))
@@ -245,16 +246,4 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.WriteFile(to, data, 0o644)
-}
-
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "(no log)"
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

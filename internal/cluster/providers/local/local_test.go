@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
+	"github.com/eventcheck/eventcheck/internal/procstat"
 )
 
 func deployment(name string, mutate func(*corev1.PodSpec)) *appsv1.Deployment {
@@ -179,8 +180,8 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 	if !alive {
 		t.Fatal("supervisor not running before Down")
 	}
-	pids := descendants(pid)
-	ports := listeningPorts(pids)
+	pids := procstat.Descendants(pid)
+	ports := procstat.ListeningPorts(pids)
 	if len(pids) < 7 || len(ports) < 5 {
 		t.Fatalf("expected supervisor, 3 control-plane and 3 node processes with their ports; got pids %v ports %v", pids, ports)
 	}

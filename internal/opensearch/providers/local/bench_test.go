@@ -2,29 +2,12 @@ package local
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/procstat"
 )
-
-func rssMiB(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
 
 // BenchmarkStart measures local OpenSearch from start to healthy with a
 // cached distribution (target ≤ 25 s on 2 cores) and the JVM's resident
@@ -48,7 +31,7 @@ func BenchmarkStart(b *testing.B) {
 		healthy += time.Since(start)
 		b.StopTimer()
 		time.Sleep(5 * time.Second) // settle, to measure steady-state memory
-		rss = max(rss, rssMiB(p.(*provider).Pid()))
+		rss = max(rss, procstat.MiB(procstat.RSS(p.(*provider).Pid())))
 		if err := p.Stop(ctx); err != nil {
 			b.Fatal(err)
 		}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/eventcheck/eventcheck/internal/logtail"
 )
 
 // Artifact is the OpenSearch integration-test distribution on Maven
@@ -102,7 +104,7 @@ func fetch(ctx context.Context, cache, version string) (string, error) {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("downloading OpenSearch %s took longer than %s", version, fetchTimeout)
 		}
-		return "", fmt.Errorf("mvn failed to fetch %s:%s:zip (%v):\n%s", Artifact, version, err, lastLines(text, 15))
+		return "", fmt.Errorf("mvn failed to fetch %s:%s:zip (%v):\n%s", Artifact, version, err, logtail.Lines(text, 15))
 	}
 	if err := os.Rename(filepath.Join(tmp, "opensearch-"+version+".zip"), zip); err != nil {
 		return "", fmt.Errorf("failed to store the OpenSearch distribution: %w", err)
@@ -183,12 +185,4 @@ func extract(f *zip.File, root string) error {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

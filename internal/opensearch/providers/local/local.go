@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/eventcheck/eventcheck/internal/logtail"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
 )
 
@@ -249,7 +250,7 @@ func (p *provider) waitReady(ctx context.Context) (*providers.Instance, error) {
 // died explains an early exit with the end of the server's output.
 func (p *provider) died(err error) error {
 	out, _ := os.ReadFile(filepath.Join(p.runDir, "opensearch.out"))
-	return fmt.Errorf("local OpenSearch exited during start-up (%v); last lines of its output (%s):\n%s", err, p.runDir, lastLines(string(out), 20))
+	return fmt.Errorf("local OpenSearch exited during start-up (%v); last lines of its output (%s):\n%s", err, p.runDir, logtail.Lines(string(out), 20))
 }
 
 // prepareRunDir lays out config, data, logs and tmp for one run.

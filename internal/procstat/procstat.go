@@ -1,4 +1,6 @@
-package local
+// Package procstat reads process facts from /proc for tests and
+// benchmarks: a process tree, its listening ports, resident memory.
+package procstat
 
 import (
 	"bufio"
@@ -9,8 +11,8 @@ import (
 	"strings"
 )
 
-// descendants returns pid and every process below it.
-func descendants(pid int) []int {
+// Descendants returns pid and every process below it.
+func Descendants(pid int) []int {
 	children := map[int][]int{}
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, s := range stats {
@@ -34,8 +36,8 @@ func descendants(pid int) []int {
 	return out
 }
 
-// listeningPorts returns the TCP ports the given processes listen on.
-func listeningPorts(pids []int) map[int]bool {
+// ListeningPorts returns the TCP ports the given processes listen on.
+func ListeningPorts(pids []int) map[int]bool {
 	inodes := map[string]bool{}
 	for _, pid := range pids {
 		fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
@@ -69,3 +71,24 @@ func listeningPorts(pids []int) map[int]bool {
 	}
 	return ports
 }
+
+// RSS returns the resident memory of the processes, in bytes.
+func RSS(pids ...int) int64 {
+	var total int64
+	for _, pid := range pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				total += kb * 1024
+			}
+		}
+	}
+	return total
+}
+
+// MiB converts bytes to mebibytes.
+func MiB(b int64) float64 { return float64(b) / (1 << 20) }
