@@ -20,9 +20,9 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
+	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/scenario"
-	"github.com/eventcheck/eventcheck/scenarios"
 )
 
 var (
@@ -72,5 +72,5 @@ func loadScenario() (*scenario.Scenario, error) {
 	if *scenariosDir != "" {
 		return scenario.LoadDir(*scenariosDir)
 	}
-	return scenario.LoadFS(scenarios.FS, scenarios.Default)
+	return scenario.LoadFS(eventcheck.Content, eventcheck.DefaultScenario)
 }

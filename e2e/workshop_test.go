@@ -60,6 +60,15 @@ func TestWorkshopEvents(t *testing.T) {
 				return ctx
 			})
 		}
+		if d := s.Checks.Dashboard; d != nil && d.After == p.Name {
+			f = f.Assess("dashboard "+s.Dashboard.Title, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+				r := ctx.Value(runnerKey{}).(*scenario.Runner)
+				for _, res := range r.Dashboard(ctx) {
+					t.Run(res.Name, func(t *testing.T) { check(ctx, t, r, res) })
+				}
+				return ctx
+			})
+		}
 		for _, w := range p.Workloads {
 			f = f.Assess(fmt.Sprintf("%s %s %s", w.Kind, w.Name, w.Condition), func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 				r := ctx.Value(runnerKey{}).(*scenario.Runner)
@@ -107,7 +116,11 @@ func runner(ctx context.Context, t *testing.T, s *scenario.Scenario) *scenario.R
 func check(ctx context.Context, t *testing.T, r *scenario.Runner, res scenario.Result) {
 	t.Helper()
 	if res.Passed {
-		t.Logf("%s (%s after apply)", res.Detail, res.Elapsed.Round(100_000_000))
+		if res.Elapsed > 0 {
+			t.Logf("%s (%s after apply)", res.Detail, res.Elapsed.Round(100_000_000))
+		} else {
+			t.Log(res.Detail)
+		}
 		return
 	}
 	var b strings.Builder

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/scenario"
-	"github.com/eventcheck/eventcheck/scenarios"
 )
 
 // BenchmarkWorkshopStory runs the built-in scenario on local + local with
@@ -17,7 +17,7 @@ import (
 // Warning documents from apply to searchable (target ≤ 5 s).
 func BenchmarkWorkshopStory(b *testing.B) {
 	ctx := context.Background()
-	s, err := scenario.LoadFS(scenarios.FS, scenarios.Default)
+	s, err := scenario.LoadFS(eventcheck.Content, eventcheck.DefaultScenario)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/eventcheck/eventcheck/internal/dashboard"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/manifest"
 )
@@ -27,10 +28,19 @@ const ChecksFile = "checks.yaml"
 
 // Checks is checks.yaml.
 type Checks struct {
-	APIVersion string  `yaml:"apiVersion"`
-	Kind       string  `yaml:"kind"`
-	Namespace  string  `yaml:"namespace"`
-	Phases     []Phase `yaml:"phases"`
+	APIVersion string          `yaml:"apiVersion"`
+	Kind       string          `yaml:"kind"`
+	Namespace  string          `yaml:"namespace"`
+	Phases     []Phase         `yaml:"phases"`
+	Dashboard  *DashboardCheck `yaml:"dashboard"`
+}
+
+// DashboardCheck checks a dashboard's panels after a phase.
+type DashboardCheck struct {
+	File            string `yaml:"file"` // saved-objects ndjson, relative to the scenario
+	ID              string `yaml:"id"`   // dashboard id or title (default: the only one)
+	After           string `yaml:"after"`
+	WarningsAtLeast int    `yaml:"warningsAtLeast"`
 }
 
 // Phase applies a kustomization, then checks.
@@ -94,6 +104,8 @@ type Scenario struct {
 	Checks Checks
 	// Rendered objects of each phase, by phase name.
 	Objects map[string][]*unstructured.Unstructured
+	// Dashboard to check, if checks.yaml names one.
+	Dashboard *dashboard.Dashboard
 }
 
 // LoadDir loads a scenario directory from disk.
@@ -105,10 +117,11 @@ func LoadDir(dir string) (*Scenario, error) {
 	return load(fsys, dir)
 }
 
-// LoadFS loads a scenario from an embedded tree (the built-in ones).
+// LoadFS loads a scenario from an embedded tree (the built-in ones); the
+// whole tree is available, so relative paths resolve as on disk.
 func LoadFS(src fs.FS, dir string) (*Scenario, error) {
 	mem := filesys.MakeFsInMemory()
-	err := fs.WalkDir(src, dir, func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -140,6 +153,20 @@ func load(fsys filesys.FileSystem, dir string) (*Scenario, error) {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	s := &Scenario{Name: path.Base(dir), FS: fsys, Dir: dir, Checks: c, Objects: map[string][]*unstructured.Unstructured{}}
+	if d := c.Dashboard; d != nil {
+		file := path.Join(dir, d.File)
+		data, err := fsys.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("%s: dashboard.file: %w", path.Join(dir, ChecksFile), err)
+		}
+		f, err := dashboard.Parse(file, bytes.NewReader(data))
+		if err != nil {
+			return nil, err
+		}
+		if s.Dashboard, err = f.Dashboard(d.ID); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range c.Phases {
 		objs, err := manifest.Render(fsys, path.Join(dir, p.Apply))
 		if err != nil {
@@ -219,6 +246,14 @@ func (c *Checks) validate() error {
 			if w.Timeout == 0 {
 				w.Timeout = 2 * time.Minute
 			}
+		}
+	}
+	if d := c.Dashboard; d != nil {
+		if d.File == "" {
+			bad("dashboard.file", "required: a saved-objects ndjson export")
+		}
+		if !slices.ContainsFunc(c.Phases, func(p Phase) bool { return p.Name == d.After }) {
+			bad("dashboard.after", "%q is not a phase", d.After)
 		}
 	}
 	return errors.Join(errs...)

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eventcheck/eventcheck/scenarios"
+	"github.com/eventcheck/eventcheck"
 )
 
 func TestBuiltInScenarioLoads(t *testing.T) {
 	for name, load := range map[string]func() (*Scenario, error){
-		"embedded": func() (*Scenario, error) { return LoadFS(scenarios.FS, scenarios.Default) },
+		"embedded": func() (*Scenario, error) { return LoadFS(eventcheck.Content, eventcheck.DefaultScenario) },
 		"on disk":  func() (*Scenario, error) { return LoadDir("../../scenarios/events") },
 	} {
 		t.Run(name, func(t *testing.T) {

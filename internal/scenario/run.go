@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/eventcheck/eventcheck/internal/dashboard"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/manifest"
 )
@@ -262,17 +263,70 @@ func (r *Runner) Phase(ctx context.Context, p Phase) []Result {
 	return res
 }
 
-// Run runs every phase in order, stopping after a phase that failed.
+// Run runs every phase in order, stopping after a phase that failed; the
+// dashboard is checked after the phase it names.
 func (r *Runner) Run(ctx context.Context) []Result {
 	var all []Result
 	for _, p := range r.S.Checks.Phases {
 		res := r.Phase(ctx, p)
+		if d := r.S.Checks.Dashboard; d != nil && d.After == p.Name && Passed(res) {
+			res = append(res, r.Dashboard(ctx)...)
+		}
 		all = append(all, res...)
 		if !Passed(res) || ctx.Err() != nil {
 			break
 		}
 	}
 	return all
+}
+
+// Dashboard checks each panel of the scenario's dashboard over the time
+// since the phase before it was applied. Unsupported panels are reported
+// as skipped (passed, with a note), never left out.
+func (r *Runner) Dashboard(ctx context.Context) []Result {
+	dc := r.S.Checks.Dashboard
+	if dc == nil || r.S.Dashboard == nil {
+		return nil
+	}
+	story := dashboard.Story{Namespace: r.S.Checks.Namespace, Since: r.appliedAt(dc.After).Add(-time.Second), Until: time.Now().Add(time.Minute), WarningsAtLeast: dc.WarningsAtLeast}
+	for _, p := range r.S.Checks.Phases {
+		if p.Name != dc.After {
+			continue
+		}
+		for _, d := range p.Documents {
+			if d.Type == "Warning" {
+				story.Rows = append(story.Rows, dashboard.Row{Reason: d.Reason, Message: d.Message})
+			}
+		}
+	}
+	var out []Result
+	for _, pr := range PanelResults(ctx, r, story) {
+		detail := pr.Detail
+		if pr.Skipped {
+			detail = "skipped: " + detail
+		}
+		out = append(out, r.step(Result{Phase: dc.After, Name: pr.Panel.Title, Kind: "panel"}, func() Result {
+			return Result{Passed: pr.Passed || pr.Skipped, Detail: detail}
+		}))
+	}
+	return out
+}
+
+// PanelResults runs the dashboard's panels (exposed for reports).
+func PanelResults(ctx context.Context, r *Runner, s dashboard.Story) []dashboard.Result {
+	// Documents written just now become searchable on the next refresh.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := dashboard.Check(ctx, r.Search, r.S.Dashboard, s)
+		ok := true
+		for _, x := range res {
+			ok = ok && (x.Passed || x.Skipped)
+		}
+		if ok || time.Now().After(deadline) || ctx.Err() != nil {
+			return res
+		}
+		sleep(ctx, poll)
+	}
 }
 
 // Passed is true when every result passed.

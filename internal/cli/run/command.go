@@ -17,11 +17,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
-	"github.com/eventcheck/eventcheck/scenarios"
 )
 
 type options struct {
@@ -168,7 +168,7 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) e
 
 func (o *options) load() (*scenario.Scenario, error) {
 	if o.scenarios == "" {
-		return scenario.LoadFS(scenarios.FS, scenarios.Default)
+		return scenario.LoadFS(eventcheck.Content, eventcheck.DefaultScenario)
 	}
 	return scenario.LoadDir(o.scenarios)
 }

@@ -1,0 +1,147 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/eventcheck/eventcheck/internal/eventindex"
+)
+
+// Story is what a person should read on the dashboard after a phase.
+type Story struct {
+	Namespace       string
+	Since, Until    time.Time
+	WarningsAtLeast int
+	// Rows the events table must show: a reason with a message substring.
+	Rows []Row
+}
+
+// Row is an expected line of the events table.
+type Row struct {
+	Reason  string
+	Message string
+}
+
+// Result is one panel's outcome. Data holds what the panel showed
+// ([]eventindex.Bucket, []eventindex.TermCount, int64 or []eventindex.Doc).
+type Result struct {
+	Panel   Panel
+	Skipped bool
+	Passed  bool
+	Detail  string
+	Data    any
+}
+
+func (p Panel) query(s Story) eventindex.Query {
+	q := eventindex.Query{}.And(eventindex.TimeRange(s.Since, s.Until))
+	for _, f := range p.Filters {
+		clause := map[string]any{"match_phrase": map[string]any{f.Field: f.Value}}
+		if f.Negate {
+			q.MustNot = append(q.MustNot, clause)
+		} else {
+			q.Filter = append(q.Filter, clause)
+		}
+	}
+	return q
+}
+
+// selectsWarnings is true when a panel's filters leave only Warnings.
+func (p Panel) selectsWarnings() bool {
+	for _, f := range p.Filters {
+		if f.Field == "type" && ((f.Value == "Normal" && f.Negate) || (f.Value == "Warning" && !f.Negate)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Check runs every panel's query over the story's time range and checks
+// what a person would see.
+func Check(ctx context.Context, search *eventindex.Searcher, d *Dashboard, s Story) []Result {
+	var out []Result
+	for _, p := range d.Panels {
+		out = append(out, checkPanel(ctx, search, p, s))
+	}
+	return out
+}
+
+func checkPanel(ctx context.Context, searcher *eventindex.Searcher, p Panel, s Story) Result {
+	r := Result{Panel: p}
+	if !p.Supported {
+		r.Skipped, r.Detail = true, fmt.Sprintf("panel kind %q is not checked", p.Kind)
+		return r
+	}
+	// The panel searches its own index pattern.
+	search := &eventindex.Searcher{Client: searcher.Client, Index: p.Index.Title}
+	if p.Index.TimeField != eventindex.TimeField {
+		r.Detail = fmt.Sprintf("index pattern %s uses time field %q; the exporter's documents are placed in time by %q", p.Index.Title, p.Index.TimeField, eventindex.TimeField)
+		return r
+	}
+	q := p.query(s)
+	var err error
+	switch p.Kind {
+	case Histogram:
+		var buckets []eventindex.Bucket
+		buckets, err = search.DateHistogram(ctx, q, "30s", p.Split)
+		r.Data = buckets
+		totals := map[string]int64{}
+		for _, b := range buckets {
+			for k, v := range b.Counts {
+				totals[k] += v
+			}
+		}
+		r.Passed = totals["Warning"] > 0 && totals["Normal"] > 0
+		r.Detail = fmt.Sprintf("%d buckets: %d Warning, %d Normal", len(buckets), totals["Warning"], totals["Normal"])
+	case Pie:
+		var terms []eventindex.TermCount
+		terms, err = search.Terms(ctx, q, p.Split, max(p.Size, 10))
+		r.Data = terms
+		keys := make([]string, 0, len(terms))
+		for _, t := range terms {
+			keys = append(keys, t.Key)
+		}
+		switch {
+		case strings.HasPrefix(p.Split, "type"):
+			r.Passed = slices.Contains(keys, "Warning") && slices.Contains(keys, "Normal")
+		case strings.Contains(p.Split, "namespace"):
+			r.Passed = slices.Contains(keys, s.Namespace)
+		default:
+			r.Passed = len(keys) > 0
+		}
+		r.Detail = fmt.Sprintf("slices %v", terms)
+	case Metric:
+		var n int64
+		n, err = search.Count(ctx, q)
+		r.Data = n
+		want := int64(1)
+		if p.selectsWarnings() {
+			want = int64(max(s.WarningsAtLeast, 1))
+		}
+		r.Passed = n >= want
+		r.Detail = fmt.Sprintf("shows %d (want at least %d)", n, want)
+	case Search:
+		var docs []eventindex.Doc
+		docs, err = search.Search(ctx, q.And(eventindex.Term("metadata.namespace", s.Namespace)), 500)
+		r.Data = docs
+		var missing []string
+		for _, row := range s.Rows {
+			if !slices.ContainsFunc(docs, func(d eventindex.Doc) bool {
+				return d.Event.Reason == row.Reason && strings.Contains(strings.ToLower(d.Event.Message), strings.ToLower(row.Message))
+			}) {
+				missing = append(missing, fmt.Sprintf("%s %q", row.Reason, row.Message))
+			}
+		}
+		r.Passed = len(missing) == 0 && len(docs) > 0
+		r.Detail = fmt.Sprintf("%d rows", len(docs))
+		if len(missing) > 0 {
+			r.Detail += "; missing " + strings.Join(missing, ", ")
+		}
+	}
+	if err != nil {
+		r.Passed, r.Detail = false, err.Error()
+	}
+	return r
+}
