@@ -230,3 +230,23 @@ func TestEnvLifecycleWithReuse(t *testing.T) {
 		t.Fatalf("run --reuse without an environment: exit %d\n%s", code, out)
 	}
 }
+
+func TestLintExitCodesAndFormats(t *testing.T) {
+	t.Chdir("../..")
+	ctx := context.Background()
+	code, out := eventcheck(t, ctx, "lint", "--exporter-config", "fixtures/exporter/workshop-values.yaml")
+	if code != exitcode.Usage || !strings.Contains(out, "workshop-values.yaml:9:3: error: config.maxEventsAgeSeconds: unknown field (did you mean maxEventAgeSeconds?)") {
+		t.Fatalf("errors: exit %d\n%s", code, out)
+	}
+	code, out = eventcheck(t, ctx, "lint", "--exporter-config", "fixtures/lint/exporter-unused-receiver.yaml", "--format", "json")
+	if code != 0 || !strings.Contains(out, `"severity": "warning"`) || !strings.Contains(out, `"line": 10`) {
+		t.Fatalf("warnings only: exit %d\n%s", code, out)
+	}
+	code, out = eventcheck(t, ctx, "lint", "--scenario", "scenarios/events", "--dashboards", "fixtures/dashboards/workshop.ndjson", "--exporter-config", "exporter/deploy/config.yaml", "--format", "json")
+	if code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("clean content: exit %d\n%s", code, out)
+	}
+	if code, out := eventcheck(t, ctx, "lint"); code != exitcode.Usage || !strings.Contains(out, "nothing to lint") {
+		t.Fatalf("no input: exit %d\n%s", code, out)
+	}
+}

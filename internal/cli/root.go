@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/cli/env"
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
+	"github.com/eventcheck/eventcheck/internal/cli/lint"
 	"github.com/eventcheck/eventcheck/internal/cli/run"
 )
 
@@ -37,7 +38,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			level.Set(slog.LevelDebug)
 		}
 	}
-	root.AddCommand(env.Command(log), run.Command(log))
+	root.AddCommand(env.Command(log), run.Command(log), lint.Command(log))
 
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -247,6 +247,9 @@ func (f *File) IndexPatternOf(o *Object) (IndexPattern, error) {
 	return IndexPattern{ID: ip.ID, Title: a.Title, TimeField: a.TimeFieldName}, nil
 }
 
+// PanelOf reads a visualization or saved search as a panel.
+func (f *File) PanelOf(o *Object) (Panel, error) { return f.panel(o) }
+
 func (f *File) panel(o *Object) (Panel, error) {
 	var a visAttributes
 	if err := json.Unmarshal(o.Attributes, &a); err != nil {

@@ -1,0 +1,73 @@
+// Package lint is `eventcheck lint`: check workshop content without
+// running it.
+package lint
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
+	"github.com/eventcheck/eventcheck/internal/lint"
+)
+
+// Command returns `eventcheck lint`.
+func Command(_ *slog.Logger) *cobra.Command {
+	var in lint.Inputs
+	var format, kubeconfig, kubeContext string
+	cmd := &cobra.Command{
+		Use:   "lint",
+		Short: "Check a scenario, an exporter config (or Helm values) and a dashboards export",
+		Long: `lint reports findings as file:line:col: severity: message (or --format json)
+and exits 2 when any is an error (0 with only warnings).
+
+  eventcheck lint --exporter-config values.yaml --dashboards dashboards.ndjson --scenario ./scenarios/events
+  eventcheck lint --scenario ./module --kubeconfig ~/.kube/config   # plus a server-side dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if in.Scenario == "" && in.ExporterConfig == "" && in.Dashboards == "" {
+				return exitcode.Errorf(exitcode.Usage, "nothing to lint: give --scenario, --exporter-config and/or --dashboards")
+			}
+			if format != "text" && format != "json" {
+				return exitcode.Errorf(exitcode.Usage, "--format %q: want text or json", format)
+			}
+			if kubeconfig != "" {
+				rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}
+				cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+				if err != nil {
+					return exitcode.Wrap(exitcode.Usage, fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err))
+				}
+				in.Cluster = cfg
+			}
+			findings := lint.Run(cmd.Context(), in)
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				if findings == nil {
+					findings = []lint.Finding{}
+				}
+				data, _ := json.MarshalIndent(findings, "", "  ")
+				fmt.Fprintln(out, string(data))
+			} else {
+				for _, f := range findings {
+					fmt.Fprintln(out, f)
+				}
+			}
+			if lint.HasErrors(findings) {
+				return exitcode.Errorf(exitcode.Usage, "lint found errors")
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&in.Scenario, "scenario", "", "scenario directory (kustomizations and checks.yaml)")
+	f.StringVar(&in.ExporterConfig, "exporter-config", "", "exporter configuration or a Helm values file with a config: block")
+	f.StringVar(&in.Dashboards, "dashboards", "", "OpenSearch Dashboards saved-objects export (ndjson)")
+	f.StringVar(&in.DashboardID, "dashboard", "", "check only this dashboard (id or title)")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "also dry-run every phase server-side on this cluster")
+	f.StringVar(&kubeContext, "context", "", "kubeconfig context")
+	f.StringVar(&format, "format", "text", "text or json")
+	return cmd
+}

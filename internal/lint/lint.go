@@ -1,0 +1,373 @@
+// Package lint checks workshop content without running it: the exporter's
+// configuration, a scenario directory and a dashboards export, each alone
+// or against the others. Findings name file, line and column.
+package lint
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+
+	"github.com/eventcheck/eventcheck/exporter/config"
+	"github.com/eventcheck/eventcheck/exporter/document"
+	"github.com/eventcheck/eventcheck/internal/dashboard"
+	"github.com/eventcheck/eventcheck/internal/eventindex"
+	"github.com/eventcheck/eventcheck/internal/manifest"
+	"github.com/eventcheck/eventcheck/internal/scenario"
+)
+
+// Severities.
+const (
+	Error   = "error"
+	Warning = "warning"
+)
+
+// Finding is one thing wrong, located.
+type Finding struct {
+	File     string `json:"file"`
+	Line     int    `json:"line,omitempty"`
+	Column   int    `json:"column,omitempty"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+}
+
+// String is file:line:col: severity: message (line and column when known).
+func (f Finding) String() string {
+	loc := f.File
+	if f.Line > 0 {
+		loc += ":" + strconv.Itoa(f.Line)
+		if f.Column > 0 {
+			loc += ":" + strconv.Itoa(f.Column)
+		}
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, f.Severity, f.Message)
+}
+
+// Inputs say what to lint; any subset.
+type Inputs struct {
+	Scenario       string
+	ExporterConfig string // the exporter's config or a Helm values file
+	Dashboards     string // saved-objects ndjson
+	DashboardID    string
+	// Cluster, when set, gets a server-side dry-run of every phase.
+	Cluster *rest.Config
+}
+
+// Run lints the inputs; findings come sorted by file and line.
+func Run(ctx context.Context, in Inputs) []Finding {
+	var out []Finding
+	var cfg *config.Config
+	if in.ExporterConfig != "" {
+		var fs []Finding
+		cfg, fs = exporterConfig(in.ExporterConfig)
+		out = append(out, fs...)
+	}
+	if in.Scenario != "" {
+		out = append(out, scenarioFindings(ctx, in.Scenario, in.Cluster)...)
+	}
+	if in.Dashboards != "" {
+		out = append(out, dashboards(in.Dashboards, in.DashboardID, cfg)...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].File != out[j].File {
+			return out[i].File < out[j].File
+		}
+		return out[i].Line < out[j].Line
+	})
+	return out
+}
+
+// HasErrors is true when any finding is an error.
+func HasErrors(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// located turns an error into a finding, using a "line N" in its text.
+func located(file string, err error) Finding {
+	f := Finding{File: file, Severity: Error, Message: err.Error()}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		f.Line, _ = strconv.Atoi(m[1])
+	}
+	return f
+}
+
+func exporterConfig(file string) (*config.Config, []Finding) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, []Finding{{File: file, Severity: Error, Message: err.Error()}}
+	}
+	// Variables are the deployment's business: lint the shape, not the
+	// environment it runs in.
+	cfg, err := config.Parse(data, func(string) (string, bool) { return "set", true })
+	var ps config.Problems
+	switch {
+	case errors.As(err, &ps):
+		var out []Finding
+		for _, p := range ps {
+			out = append(out, Finding{File: file, Line: p.Line, Column: p.Column, Severity: Error, Message: p.Path + ": " + p.Message})
+		}
+		return nil, out
+	case err != nil:
+		return nil, []Finding{located(file, err)}
+	}
+	var out []Finding
+	used := cfg.Route.ReceiverNames()
+	for _, r := range cfg.Receivers {
+		if !used[r.Name] {
+			out = append(out, Finding{File: file, Line: lineOf(data, "name: "+r.Name, `name: "`+r.Name+`"`), Severity: Warning,
+				Message: fmt.Sprintf("receiver %q is not used by any route: its events go nowhere", r.Name)})
+		}
+	}
+	return cfg, out
+}
+
+// lineOf finds the first line containing any of the needles.
+func lineOf(data []byte, needles ...string) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		for _, n := range needles {
+			if strings.Contains(l, n) {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}
+
+func scenarioFindings(ctx context.Context, dir string, cluster *rest.Config) []Finding {
+	checksFile := filepath.Join(dir, scenario.ChecksFile)
+	s, err := scenario.LoadDir(dir)
+	if err != nil {
+		return []Finding{located(checksFile, err)}
+	}
+	data, _ := os.ReadFile(checksFile)
+	var out []Finding
+	for _, p := range s.Checks.Phases {
+		objs := s.Objects[p.Name]
+		creates := func(prefix string) bool {
+			for _, o := range objs {
+				// Pods of a workload carry its name as a prefix.
+				if strings.HasPrefix(o.GetName(), prefix) || strings.HasPrefix(prefix, o.GetName()) {
+					return true
+				}
+			}
+			return false
+		}
+		for _, d := range p.Documents {
+			if d.NamePrefix != "" && !creates(d.NamePrefix) {
+				out = append(out, Finding{File: checksFile, Line: lineOf(data, "namePrefix: "+d.NamePrefix), Severity: Error,
+					Message: fmt.Sprintf("phase %s: check %s looks for objects named %s*, which the phase does not create", p.Name, d.Name, d.NamePrefix)})
+			}
+			if d.Namespace != s.Checks.Namespace && !namespaceCreated(objs, d.Namespace) {
+				out = append(out, Finding{File: checksFile, Line: lineOf(data, "name: "+d.Name), Severity: Warning,
+					Message: fmt.Sprintf("phase %s: check %s looks in namespace %s, which the scenario does not use", p.Name, d.Name, d.Namespace)})
+			}
+		}
+		for _, w := range p.Workloads {
+			found := false
+			for _, o := range objs {
+				found = found || (o.GetKind() == w.Kind && o.GetName() == w.Name)
+			}
+			if !found {
+				out = append(out, Finding{File: checksFile, Line: lineOf(data, "name: "+w.Name), Severity: Error,
+					Message: fmt.Sprintf("phase %s: workload %s %s is not created by %s", p.Name, w.Kind, w.Name, p.Apply)})
+			}
+		}
+		if cluster != nil {
+			a, err := manifest.NewApplier(cluster)
+			if err == nil {
+				err = a.DryRun(ctx, objs)
+			}
+			if err != nil {
+				out = append(out, Finding{File: path.Join(dir, p.Apply, "kustomization.yaml"), Severity: Error,
+					Message: fmt.Sprintf("server-side dry-run of phase %s: %v", p.Name, err)})
+			}
+		}
+	}
+	return out
+}
+
+func namespaceCreated(objs []*unstructured.Unstructured, ns string) bool {
+	for _, o := range objs {
+		if o.GetNamespace() == ns || (o.GetKind() == "Namespace" && o.GetName() == ns) {
+			return true
+		}
+	}
+	return false
+}
+
+func dashboards(file, id string, cfg *config.Config) []Finding {
+	f, err := dashboard.Load(file)
+	if err != nil {
+		return []Finding{fromDashboard(file, err)}
+	}
+	indices := exporterIndices(cfg)
+	fields := DocumentFields()
+	var out []Finding
+	check := func(line int, title string, p dashboard.Panel) {
+		if !matchesAny(p.Index.Title, indices) {
+			out = append(out, Finding{File: file, Line: line, Severity: Error,
+				Message: fmt.Sprintf("%s: index pattern %q matches none of the exporter's indices %v", title, p.Index.Title, indices)})
+		}
+		for _, field := range p.Fields() {
+			if !fields.has(field) {
+				out = append(out, Finding{File: file, Line: line, Severity: Error,
+					Message: fmt.Sprintf("%s: field %q is not in the documents the exporter writes", title, field)})
+			}
+		}
+	}
+	if id != "" {
+		d, err := f.Dashboard(id)
+		if err != nil {
+			return []Finding{fromDashboard(file, err)}
+		}
+		for _, p := range d.Panels {
+			if !p.Supported {
+				out = append(out, Finding{File: file, Line: p.Line, Severity: Warning, Message: fmt.Sprintf("%s: panel kind %q is not checked by eventcheck run", p.Title, p.Kind)})
+			}
+			check(p.Line, p.Title, p)
+		}
+		return out
+	}
+	for _, o := range f.Order {
+		if o.Type != "visualization" && o.Type != "search" {
+			continue
+		}
+		p, err := f.PanelOf(o)
+		if err != nil {
+			out = append(out, fromDashboard(file, err))
+			continue
+		}
+		check(o.Line, o.Type+" "+p.Title, p)
+	}
+	return out
+}
+
+var fileLine = regexp.MustCompile(`(?s)^[^\n]*?:(\d+): (.*)$`)
+
+// fromDashboard turns the dashboard package's "file:N: message" errors into
+// a finding at that line.
+func fromDashboard(file string, err error) Finding {
+	f := Finding{File: file, Severity: Error, Message: err.Error()}
+	if m := fileLine.FindStringSubmatch(err.Error()); m != nil {
+		f.Line, _ = strconv.Atoi(m[1])
+		f.Message = m[2]
+	}
+	return f
+}
+
+// exporterIndices are the index names the exporter writes through its
+// routed receivers (a rendered indexFormat for today), or the workshop's
+// index without a config.
+func exporterIndices(cfg *config.Config) []string {
+	if cfg == nil {
+		return []string{eventindex.Index}
+	}
+	var out []string
+	used := cfg.Route.ReceiverNames()
+	for _, r := range cfg.Receivers {
+		if r.OpenSearch == nil || !used[r.Name] {
+			continue // events never reach it
+		}
+		if r.OpenSearch.IndexFormat != "" {
+			name, err := config.IndexName(r.OpenSearch.IndexFormat, time.Now())
+			if err == nil {
+				out = append(out, name)
+			}
+			continue
+		}
+		out = append(out, r.OpenSearch.Index)
+	}
+	return out
+}
+
+func matchesAny(pattern string, indices []string) bool {
+	for _, alt := range strings.Split(pattern, ",") {
+		re := "^" + strings.ReplaceAll(regexp.QuoteMeta(strings.TrimSpace(alt)), `\*`, ".*") + "$"
+		for _, idx := range indices {
+			if ok, _ := regexp.MatchString(re, idx); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fieldSet holds the fields of an exporter document, as dynamic mapping
+// sees them: every leaf, and .keyword for strings.
+type fieldSet map[string]bool
+
+// has allows labels and annotations (their keys vary per object).
+func (s fieldSet) has(f string) bool {
+	if s[f] {
+		return true
+	}
+	for _, open := range []string{"involvedObject.labels.", "involvedObject.annotations.", "metadata.labels.", "metadata.annotations."} {
+		if strings.HasPrefix(f, open) {
+			return true
+		}
+	}
+	return false
+}
+
+// DocumentFields are the fields of the documents the exporter writes,
+// derived from the exporter's own mapping of a fully populated event.
+func DocumentFields() fieldSet {
+	now := metav1.NewTime(time.Now())
+	micro := metav1.NewMicroTime(time.Now())
+	ev := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "n", Namespace: "ns", UID: "u", ResourceVersion: "1", CreationTimestamp: now, Labels: map[string]string{"l": "v"}, Annotations: map[string]string{"a": "v"}},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "ns", Name: "p", UID: "u", APIVersion: "v1", ResourceVersion: "1", FieldPath: "spec"},
+		Reason:         "r", Message: "m", Source: corev1.EventSource{Component: "c", Host: "h"},
+		FirstTimestamp: now, LastTimestamp: now, Count: 1, Type: "Normal", EventTime: micro,
+		Series: &corev1.EventSeries{Count: 1, LastObservedTime: micro},
+		Action: "a", Related: &corev1.ObjectReference{Kind: "Node", Name: "n"}, ReportingController: "c", ReportingInstance: "i",
+	}
+	doc, err := document.Build(ev, document.Object{OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "K", Name: "n", UID: "u"}}}, document.Options{ClusterName: "c"})
+	if err != nil {
+		return fieldSet{}
+	}
+	var m map[string]any
+	_ = json.Unmarshal(doc.Body, &m)
+	set := fieldSet{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, c := range x {
+				walk(strings.TrimPrefix(prefix+"."+k, "."), c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(prefix, c)
+			}
+		case string:
+			set[prefix] = true
+			set[prefix+".keyword"] = true
+		default:
+			set[prefix] = true
+		}
+	}
+	walk("", m)
+	return set
+}
