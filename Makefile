@@ -8,14 +8,16 @@ EVENTCHECK = $(GO) run ./cmd/eventcheck
 ## run: the main job: the whole workshop story on the default environment
 ## (kind + container with a container engine, else local + local)
 run: localcluster
-	$(EVENTCHECK) run --junit artifacts/junit.xml --json artifacts/report.json --artifacts artifacts
+	$(EVENTCHECK) run --junit artifacts/junit.xml --json artifacts/report.json --report artifacts/report.html --artifacts artifacts
 
 ## test: unit tests and the local end-to-end tests (what CI runs)
 test: localcluster lint
 	$(GO) test -count=1 -timeout 30m ./...
 	cd localcluster && $(GO) test -count=1 ./internal/registry/ ./internal/pki/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s ./exporter/config/
-	$(GO) test -run '^$$' -fuzz FuzzBuild -fuzztime 10s ./exporter/document/
+	# Minimising a new interesting input can take the default 60 s, stalling
+	# a short run and failing it with "context deadline exceeded": bound it.
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s -fuzzminimizetime 1s ./exporter/config/
+	$(GO) test -run '^$$' -fuzz FuzzBuild -fuzztime 10s -fuzzminimizetime 1s ./exporter/document/
 
 ## unit: only the fast tests
 unit:

@@ -106,8 +106,9 @@ phases:
 	}
 	artifacts := filepath.Join(t.TempDir(), "artifacts")
 	junit := filepath.Join(t.TempDir(), "junit.xml")
+	html := filepath.Join(t.TempDir(), "report.html")
 	code, out := eventcheck(t, context.Background(), "run", "--cluster", "local", "--opensearch", "local",
-		"--scenarios", sc, "--artifacts", artifacts, "--junit", junit)
+		"--scenarios", sc, "--artifacts", artifacts, "--junit", junit, "--report", html)
 	if code != exitcode.CheckFailed {
 		t.Fatalf("exit %d, want 1:\n%s", code, out)
 	}
@@ -130,6 +131,15 @@ phases:
 	for _, f := range []string{"diagnostics.txt", "logs/exporter.log", "logs/cluster/kube-apiserver.log"} {
 		if _, err := os.Stat(filepath.Join(artifacts, f)); err != nil {
 			t.Errorf("artifact %s: %v", f, err)
+		}
+	}
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"FAIL", `id="diagnostics"`, "this text never appears", `class="timeline"`, "pulls-nothing"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("HTML report lacks %s", want)
 		}
 	}
 	data, err := os.ReadFile(junit)

@@ -111,7 +111,11 @@ func checkPanel(ctx context.Context, searcher *eventindex.Searcher, p Panel, s S
 		default:
 			r.Passed = len(keys) > 0
 		}
-		r.Detail = fmt.Sprintf("slices %v", terms)
+		parts := make([]string, 0, len(terms))
+		for _, t := range terms {
+			parts = append(parts, fmt.Sprintf("%s %d", t.Key, t.Count))
+		}
+		r.Detail = "slices: " + strings.Join(parts, ", ")
 	case Metric:
 		var n int64
 		n, err = search.Count(ctx, q)

@@ -51,7 +51,35 @@ type Runner struct {
 	kube     kubernetes.Interface
 	applied  map[string]time.Time
 	recorded map[string]int64
+	panels   []dashboard.Result
 	mu       sync.Mutex
+}
+
+// Panels returns what the dashboard's panels showed (after Dashboard ran),
+// for reports.
+func (r *Runner) Panels() []dashboard.Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.panels
+}
+
+// Workloads are the names of what the scenario runs (Deployments and the
+// like), to group its events by.
+func (r *Runner) Workloads() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, objs := range r.S.Objects {
+		for _, o := range objs {
+			switch o.GetKind() {
+			case "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod":
+				if !seen[o.GetName()] {
+					seen[o.GetName()] = true
+					out = append(out, o.GetName())
+				}
+			}
+		}
+	}
+	return out
 }
 
 // NewRunner connects to the cluster.
@@ -300,7 +328,11 @@ func (r *Runner) Dashboard(ctx context.Context) []Result {
 		}
 	}
 	var out []Result
-	for _, pr := range PanelResults(ctx, r, story) {
+	results := PanelResults(ctx, r, story)
+	r.mu.Lock()
+	r.panels = results
+	r.mu.Unlock()
+	for _, pr := range results {
 		detail := pr.Detail
 		if pr.Skipped {
 			detail = "skipped: " + detail

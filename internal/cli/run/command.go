@@ -19,6 +19,7 @@ import (
 
 	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
+	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
@@ -29,6 +30,7 @@ type options struct {
 	scenarios string
 	junit     string
 	json      string
+	html      string
 	artifacts string
 	timeout   time.Duration
 }
@@ -55,6 +57,7 @@ Exit codes: 0 every check held; 1 a check failed; 2 usage or scenario error;
 	cmd.Flags().StringVar(&o.scenarios, "scenarios", "", "scenario directory: kustomizations and checks.yaml (default: the built-in events scenarios)")
 	cmd.Flags().StringVar(&o.junit, "junit", "", "write a JUnit XML report here")
 	cmd.Flags().StringVar(&o.json, "json", "", "write a JSON report here")
+	cmd.Flags().StringVar(&o.html, "report", "", "write a self-contained HTML report here: checks, the dashboard's panels as charts, the event timeline")
 	cmd.Flags().StringVar(&o.artifacts, "artifacts", "", "write diagnostics and logs here on failure")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound for the whole run")
 	return cmd
@@ -145,6 +148,11 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) e
 		rep.Diagnostics = o.diagnose(c, env, r, rep)
 		cancel()
 		fmt.Fprintln(out, rep.Diagnostics)
+	}
+	if o.html != "" {
+		c, cancel := cleanup()
+		o.writeHTML(c, env, r, rep, log)
+		cancel()
 	}
 	if !o.env.Keep {
 		c, cancel := cleanup()
@@ -245,6 +253,19 @@ func exporterMetrics(all string) string {
 
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n  ")
+}
+
+// writeHTML writes the HTML report; the timeline is read from the index
+// before the scenario's objects are removed.
+func (o *options) writeHTML(ctx context.Context, env *harness.Env, r *scenario.Runner, rep *report.Run, log *slog.Logger) {
+	q := eventindex.Query{}.And(eventindex.Term("metadata.namespace", r.S.Checks.Namespace), eventindex.TimeRange(rep.Started.Add(-time.Second), time.Time{}))
+	docs, err := env.Search.Search(ctx, q, 1000)
+	if err != nil {
+		log.Warn("timeline for the report", "err", err)
+	}
+	if err := report.WriteHTML(o.html, rep, r.Panels(), report.Timeline(docs, r.Workloads())); err != nil {
+		log.Error("HTML report", "err", err)
+	}
 }
 
 func (o *options) writeReports(rep *report.Run, log *slog.Logger) {
