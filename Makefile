@@ -40,10 +40,13 @@ deps:
 	cd localcluster && $(GO) mod download
 	$(EVENTCHECK) env prepare
 
-## lint: go vet and gofmt on both modules
+ACTIONLINT = github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+
+## lint: go vet and gofmt on both modules, actionlint on the workflows
 lint:
 	$(GO) vet ./...
 	cd localcluster && $(GO) vet ./...
+	$(GO) run $(ACTIONLINT) .github/workflows/*.yaml examples/*.yaml
 	@unformatted="$$(gofmt -l . )"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
 ## localcluster: build bin/localcluster (cold ~10-15 min, then cached)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -33,8 +34,13 @@ const Binary = "/events-exporter"
 // nonRoot is the user the image runs as (distroless' "nonroot").
 const nonRoot = 65532
 
-// Build compiles ./cmd/events-exporter of the module in moduleDir for
-// linux/arch and writes the image tarball to out, tagged tag.
+// Package is the exporter's main package.
+const Package = "github.com/eventcheck/eventcheck/cmd/events-exporter"
+
+// Build compiles the exporter for linux/arch and writes the image tarball
+// to out, tagged tag: from the module in moduleDir, or — for an installed
+// eventcheck without its source — the exporter of the same version from
+// the module proxy (version from the running binary's build info).
 func Build(ctx context.Context, moduleDir, arch, tag, out string) error {
 	ref, err := name.NewTag(tag)
 	if err != nil {
@@ -48,7 +54,15 @@ func Build(ctx context.Context, moduleDir, arch, tag, out string) error {
 	bin := filepath.Join(tmp, "events-exporter")
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/events-exporter")
 	cmd.Dir = moduleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	if moduleDir == "" {
+		version := "latest"
+		if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			version = info.Main.Version
+		}
+		cmd = exec.CommandContext(ctx, "go", "install", "-trimpath", "-ldflags=-s -w", Package+"@"+version)
+		cmd.Env = append(cmd.Env, "GOBIN="+tmp)
+	}
+	cmd.Env = append(append(os.Environ(), cmd.Env...), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	if output, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("failed to build the exporter binary: %v\n%s", err, strings.TrimSpace(string(output)))
 	}

@@ -17,8 +17,8 @@ import (
 	"github.com/eventcheck/eventcheck/internal/cli/run"
 )
 
-// Main runs the command line and returns the process exit code.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// NewRoot returns the root command with every verb.
+func NewRoot(log *slog.Logger, level *slog.LevelVar) *cobra.Command {
 	var verbose bool
 	root := &cobra.Command{
 		Use:           "eventcheck",
@@ -27,18 +27,23 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "debug logs")
-	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-
-	level := new(slog.LevelVar)
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	root.PersistentPreRun = func(*cobra.Command, []string) {
 		if verbose {
 			level.Set(slog.LevelDebug)
 		}
 	}
 	root.AddCommand(env.Command(log), run.Command(log), lint.Command(log))
+	return root
+}
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	level := new(slog.LevelVar)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	root := NewRoot(log, level)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -37,10 +37,8 @@ func (e *Env) deployExporter(ctx context.Context, o Options, clusterName string)
 		img = image.DefaultTag
 		archive := filepath.Join(os.TempDir(), fmt.Sprintf("events-exporter-%d.tar", os.Getpid()))
 		defer os.Remove(archive)
-		src, err := moduleRoot()
-		if err != nil {
-			return err
-		}
+		// From the source tree when we run in one, else from the proxy.
+		src, _ := moduleRoot()
 		if err := image.Build(ctx, src, runtime.GOARCH, img, archive); err != nil {
 			return err
 		}
