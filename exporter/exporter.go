@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -85,6 +86,9 @@ type exporter struct {
 	queue     workqueue.TypedRateLimitingInterface[string]
 	synced    func() bool
 	maxAge    time.Duration
+	// standby is true while another replica holds the lease: this one
+	// watches nothing, and is ready when it could take over.
+	standby atomic.Bool
 }
 
 // Run exports events until ctx ends. It returns an error when it cannot
@@ -187,6 +191,7 @@ func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts 
 		run(ctx)
 		return nil
 	}
+	x.standby.Store(true)
 	return x.lead(ctx, client, cfg.LeaderElection, o.identity, run)
 }
 
@@ -327,7 +332,7 @@ func (x *exporter) serve(o options, addr string) (*http.Server, error) {
 // ready gives every reason at once: the watch and each receiver.
 func (x *exporter) ready() error {
 	var errs []error
-	if x.synced == nil || !x.synced() {
+	if !x.standby.Load() && (x.synced == nil || !x.synced()) {
 		errs = append(errs, errors.New("event watch not synced yet"))
 	}
 	for name, r := range x.receivers {
@@ -360,7 +365,11 @@ func (x *exporter) lead(ctx context.Context, client kubernetes.Interface, le con
 		Lock: lock, ReleaseOnCancel: true,
 		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
 		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: fn,
+			OnStartedLeading: func(ctx context.Context) {
+				// Ready now means synced: keep the old answer until then.
+				x.standby.Store(false)
+				fn(ctx)
+			},
 			OnStoppedLeading: func() { x.log.Info("no longer the leader", "identity", identity) },
 			OnNewLeader:      func(id string) { x.log.Info("leader", "identity", id) },
 		},

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -421,8 +422,9 @@ func TestOpenSearchOutageLosesNothing(t *testing.T) {
 	restarted = true
 	waitReady(t, addr, true)
 	waitIndexed(t, ns, 400)
-	res, err := env.search.Find(ctx, eventindex.Match{Namespace: ns, Reason: "BurstTest", Message: "event 7"})
-	if err != nil || len(res.Matched) == 0 || res.Matched[0].Event.Count != 3 {
+	// Anchored: "event 7" as a substring also matches events 70-79.
+	res, err := env.search.Find(ctx, eventindex.Match{Namespace: ns, Reason: "BurstTest", MessageRegexp: regexp.MustCompile(`^event 7$`)})
+	if err != nil || len(res.Matched) != 1 || res.Matched[0].Event.Count != 3 {
 		t.Fatalf("updated event: %+v %v; want count 3", res, err)
 	}
 }
@@ -515,4 +517,72 @@ func TestNotReadyStatesSayWhy(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/ca.pem") {
 		t.Fatalf("bad CA file: Run = %v", err)
 	}
+}
+
+// Two replicas with leader election: one holds the Lease and exports; when
+// it stops, the other takes over and nothing is lost.
+func TestLeaderElectionHandsOver(t *testing.T) {
+	needEnv(t)
+	ctx := context.Background()
+	var probes []string
+	newReplica := func(id string) (context.CancelFunc, chan error) {
+		cfg := exporterConfig(t)
+		cfg.LeaderElection.Enabled = true
+		cfg.LeaderElection.Namespace = exporterenv.Namespace
+		cfg.LeaderElection.Name = "exporter-leader-test"
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		probes = append(probes, "http://"+l.Addr().String())
+		go func() {
+			done <- exporter.Run(rctx, cfg, env.sa, exporter.WithListener(l), exporter.WithIdentity(id), exporter.WithLogger(testLogger(t)))
+		}()
+		return cancel, done
+	}
+	stopA, doneA := newReplica("replica-a")
+	stopB, doneB := newReplica("replica-b")
+	t.Cleanup(func() { stopA(); stopB() })
+
+	holder := func() string {
+		lease, err := env.kube.CoordinationV1().Leases(exporterenv.Namespace).Get(ctx, "exporter-leader-test", metav1.GetOptions{})
+		if err != nil || lease.Spec.HolderIdentity == nil {
+			return ""
+		}
+		return *lease.Spec.HolderIdentity
+	}
+	var leader string
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
+		leader = holder()
+		return leader != "", nil
+	}); err != nil {
+		t.Fatal("no replica took the lease")
+	}
+	// Both are ready, the standby too: a rollout must not wait on it.
+	for _, p := range probes {
+		waitReady(t, p, true)
+	}
+	ns := namespace(t, "exp-leader")
+	createEvents(t, ns, 0, 50)
+	waitIndexed(t, ns, 50)
+
+	// Stop the leader: it releases the lease and the other takes over.
+	stop, done := stopA, doneA
+	if leader == "replica-b" {
+		stop, done = stopB, doneB
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
+		h := holder()
+		return h != "" && h != leader, nil
+	}); err != nil {
+		t.Fatalf("the lease stayed with %s after it stopped", leader)
+	}
+	createEvents(t, ns, 50, 100)
+	waitIndexed(t, ns, 100)
 }
