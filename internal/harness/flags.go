@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/eventcheck/eventcheck/internal/cluster"
@@ -79,10 +80,10 @@ func (f *Flags) Register(fs *flag.FlagSet, withKubeconfig bool) {
 // file or $OPENSEARCH_PASSWORD, never from the command line.
 func (f *Flags) Options(log *slog.Logger) (Options, error) {
 	o := Options{Cluster: f.Cluster, OpenSearch: f.OpenSearch, ExporterImage: f.ExporterImage, Log: log}
-	if !contains(cluster.Names, f.Cluster) {
+	if !slices.Contains(cluster.Names, f.Cluster) {
 		return o, fmt.Errorf("--cluster %q: use one of %v", f.Cluster, cluster.Names)
 	}
-	if !contains(opensearch.Names, f.OpenSearch) {
+	if !slices.Contains(opensearch.Names, f.OpenSearch) {
 		return o, fmt.Errorf("--opensearch %q: use one of %v", f.OpenSearch, opensearch.Names)
 	}
 	kindConfig := f.KindConfig
@@ -136,13 +137,4 @@ func (f *Flags) Options(log *slog.Logger) (Options, error) {
 	o.OSOptions = []opensearch.Option{opensearch.WithEndpoint(ep), opensearch.WithVersion(f.OSVersion),
 		opensearch.WithZip(f.OSZip), opensearch.WithJavaHome(f.JavaHome)}
 	return o, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
