@@ -11,5 +11,11 @@ import "embed"
 //go:embed scenarios fixtures/dashboards
 var Content embed.FS
 
+// KindConfig is kind-config.yaml: the default kind cluster (three
+// schedulable nodes, as in the workshop) where no config file is given.
+//
+//go:embed kind-config.yaml
+var KindConfig []byte
+
 // DefaultScenario is the built-in scenario directory inside Content.
 const DefaultScenario = "scenarios/events"

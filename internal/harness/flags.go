@@ -92,6 +92,7 @@ func (f *Flags) Options(log *slog.Logger) (Options, error) {
 			kindConfig = "kind-config.yaml"
 		}
 	}
+
 	o.ClusterOptions = []cluster.Option{
 		cluster.WithName(f.ClusterName), cluster.WithNodes(f.Nodes), cluster.WithBinary(f.LocalclusterBin),
 		cluster.WithKubeconfig(f.Kubeconfig, f.Context),

@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+
+	"github.com/eventcheck/eventcheck"
 	"sigs.k8s.io/yaml"
 )
 
@@ -21,6 +23,15 @@ func LoadConfig(path string) (*v1alpha4.Cluster, error) {
 	}
 	if c.Kind != "Cluster" || c.APIVersion != "kind.x-k8s.io/v1alpha4" {
 		return nil, fmt.Errorf("kind config %s: want kind: Cluster and apiVersion: kind.x-k8s.io/v1alpha4, got kind %q apiVersion %q", path, c.Kind, c.APIVersion)
+	}
+	return &c, nil
+}
+
+// DefaultConfig is the built-in kind config (kind-config.yaml, embedded).
+func DefaultConfig() (*v1alpha4.Cluster, error) {
+	var c v1alpha4.Cluster
+	if err := yaml.UnmarshalStrict(eventcheck.KindConfig, &c); err != nil {
+		return nil, fmt.Errorf("built-in kind config: %w", err)
 	}
 	return &c, nil
 }

@@ -153,3 +153,15 @@ func TestUpWithoutEngineIsAClearBoundedError(t *testing.T) {
 		t.Fatalf("took %s to fail", d)
 	}
 }
+
+// Without a config file (a workshop's own CI), kind still gets three
+// schedulable nodes.
+func TestBuiltInConfigHasThreeSchedulableNodes(t *testing.T) {
+	cfg, err := DefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := SchedulableNodes(cfg); err != nil || n != 3 {
+		t.Fatalf("built-in config: %d schedulable nodes (%v), want 3", n, err)
+	}
+}
