@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
+	"github.com/eventcheck/eventcheck/internal/harness"
+	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 )
 
 func eventcheck(t *testing.T, ctx context.Context, args ...string) (int, string) {
@@ -258,5 +260,39 @@ func TestLintExitCodesAndFormats(t *testing.T) {
 	}
 	if code, out := eventcheck(t, ctx, "lint"); code != exitcode.Usage || !strings.Contains(out, "nothing to lint") {
 		t.Fatalf("no input: exit %d\n%s", code, out)
+	}
+}
+
+// run --reuse with the cluster up but no OpenSearch must fail without
+// stopping the cluster env up started.
+func TestReuseWithoutOpenSearchLeavesTheClusterAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an environment; skipped with -short")
+	}
+	state, err := os.MkdirTemp("", "ec-env-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(state) })
+	if err := os.Chmod(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("EVENTCHECK_ENV_DIR", state)
+	name := "cli-reuse-" + strconv.Itoa(os.Getpid())
+	ctx := context.Background()
+	t.Cleanup(func() { eventcheck(t, ctx, "env", "down", "--cluster-name", name) })
+	if code, out := eventcheck(t, ctx, "env", "up", "--cluster-name", name); code != 0 {
+		t.Fatalf("env up: exit %d\n%s", code, out)
+	}
+	if err := oslocal.StopDetached(harness.OpenSearchEnvDir()); err != nil {
+		t.Fatal(err)
+	}
+	code, out := eventcheck(t, ctx, "run", "--reuse", "--cluster", "local", "--cluster-name", name)
+	if code != exitcode.Environment || !strings.Contains(out, "no OpenSearch from `eventcheck env up`") {
+		t.Fatalf("run --reuse without OpenSearch: exit %d\n%s", code, out)
+	}
+	cache, _ := os.UserCacheDir()
+	if _, err := os.Stat(filepath.Join(cache, "eventcheck", "local", name, "ready")); err != nil {
+		t.Fatal("run --reuse stopped a cluster it did not start")
 	}
 }

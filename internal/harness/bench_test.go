@@ -2,7 +2,6 @@ package harness
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -23,10 +22,8 @@ func BenchmarkWorkshopStory(b *testing.B) {
 	}
 	var total, up, warn time.Duration
 	for b.Loop() {
-		dir, _ := os.MkdirTemp("", "ec-bench-")
 		start := time.Now()
-		env, err := Up(ctx, Options{Cluster: cluster.Local, OpenSearch: "local",
-			ClusterOptions: []cluster.Option{cluster.WithDir(dir)}, RemoveDir: dir})
+		env, err := Up(ctx, Options{Cluster: cluster.Local, OpenSearch: "local", PrivateClusterDir: true})
 		if err != nil {
 			b.Fatal(err)
 		}

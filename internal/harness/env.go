@@ -61,9 +61,10 @@ type Options struct {
 	// ReuseOpenSearch connects to the OpenSearch `eventcheck env up`
 	// started instead of starting one.
 	ReuseOpenSearch bool
-	// RemoveDir is removed after Down (a temporary cluster directory).
-	RemoveDir string
-	Log       *slog.Logger
+	// PrivateClusterDir gives a local cluster a temporary directory of
+	// its own, removed by Down.
+	PrivateClusterDir bool
+	Log               *slog.Logger
 }
 
 // Env is a running environment.
@@ -108,7 +109,20 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	if o.ExporterReadyTimeout == 0 {
 		o.ExporterReadyTimeout = 2 * time.Minute
 	}
-	env = &Env{log: o.Log, removeDir: o.RemoveDir}
+	env = &Env{log: o.Log}
+	// Everything below is undone on error, whatever fails first.
+	defer func() {
+		if err != nil {
+			_ = env.Down(context.WithoutCancel(ctx))
+			env = nil
+		}
+	}()
+	if o.PrivateClusterDir {
+		if env.removeDir, err = os.MkdirTemp("", "eventcheck-cluster-"); err != nil {
+			return env, err
+		}
+		o.ClusterOptions = append(o.ClusterOptions, cluster.WithDir(env.removeDir))
+	}
 	clusterName, osName := o.Cluster, o.OpenSearch
 	if clusterName == cluster.Auto || clusterName == "" {
 		var why string
@@ -124,13 +138,20 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	}
 	env.ClusterKind = clusterName
 	if env.Cluster, err = cluster.New(ctx, clusterName, append([]cluster.Option{cluster.WithLogger(o.Log)}, o.ClusterOptions...)...); err != nil {
-		return nil, err
+		return env, err
+	}
+	// Known before any later error: Down must never stop a cluster it
+	// did not start (one from `eventcheck env up`).
+	if r, ok := env.Cluster.(runner); ok && r.Running() {
+		env.ReusedCluster = true
+	} else if o.RequireRunning {
+		return env, fmt.Errorf("--reuse: no %s cluster is running; start one with `eventcheck env up --cluster %s`", clusterName, clusterName)
 	}
 	osOpts := append([]opensearch.Option{opensearch.WithLogger(o.Log)}, o.OSOptions...)
 	if o.ReuseOpenSearch {
 		url, _, ok := oslocal.Detached(OpenSearchEnvDir())
 		if !ok {
-			return nil, fmt.Errorf("--reuse: no OpenSearch from `eventcheck env up` is running (looked in %s); start the environment with `eventcheck env up`", OpenSearchEnvDir())
+			return env, fmt.Errorf("--reuse: no OpenSearch from `eventcheck env up` is running (looked in %s); start the environment with `eventcheck env up`", OpenSearchEnvDir())
 		}
 		osName = opensearch.URL
 		osOpts = append(osOpts, opensearch.WithEndpoint(opensearch.Endpoint{URL: url}))
@@ -140,20 +161,9 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	}
 	env.OpenSearchKind = osName
 	if env.OpenSearch, err = opensearch.New(ctx, osName, osOpts...); err != nil {
-		return nil, err
+		return env, err
 	}
-	defer func() {
-		if err != nil {
-			env.Down(context.WithoutCancel(ctx))
-			env = nil
-		}
-	}()
 
-	if r, ok := env.Cluster.(runner); ok && r.Running() {
-		env.ReusedCluster = true
-	} else if o.RequireRunning {
-		return env, fmt.Errorf("--reuse: no %s cluster is running; start one with `eventcheck env up --cluster %s`", clusterName, clusterName)
-	}
 	// Both start in parallel; the first failure cancels the other, so a
 	// bad OpenSearch URL is reported at once, not after the cluster is up.
 	upCtx, cancelUp := context.WithCancel(ctx)

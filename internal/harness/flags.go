@@ -105,12 +105,7 @@ func (f *Flags) Options(log *slog.Logger) (Options, error) {
 		o.ReuseOpenSearch = f.OSURL == ""
 	case f.Cluster == cluster.Local || f.Cluster == cluster.Auto:
 		// A private directory: parallel runs never share (or stop) a cluster.
-		dir, err := os.MkdirTemp("", "eventcheck-cluster-")
-		if err != nil {
-			return o, err
-		}
-		o.ClusterOptions = append(o.ClusterOptions, cluster.WithDir(dir))
-		o.RemoveDir = dir
+		o.PrivateClusterDir = true
 	}
 	if kindConfig != "" && (f.Cluster == cluster.Kind || f.Cluster == cluster.Auto) {
 		o.ClusterOptions = append(o.ClusterOptions, cluster.WithConfigFile(kindConfig))
