@@ -196,35 +196,35 @@ func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts 
 }
 
 func newReceiver(ctx context.Context, cfg *config.Config, r config.Receiver, o options) (*receiver, error) {
-	os := r.OpenSearch
-	password, err := os.ResolvePassword()
+	oc := r.OpenSearch
+	password, err := oc.ResolvePassword()
 	if err != nil {
 		return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
 	}
 	cc := osclient.Config{
-		Hosts: os.Hosts, Username: os.Username, Password: password, DisableRetry: true,
-		TLS: osclient.TLS{CAFile: os.TLS.CAFile, CertFile: os.TLS.CertFile, KeyFile: os.TLS.KeyFile,
-			ServerName: os.TLS.ServerName, InsecureSkipVerify: os.TLS.InsecureSkipVerify},
+		Hosts: oc.Hosts, Username: oc.Username, Password: password, DisableRetry: true,
+		TLS: osclient.TLS{CAFile: oc.TLS.CAFile, CertFile: oc.TLS.CertFile, KeyFile: oc.TLS.KeyFile,
+			ServerName: oc.TLS.ServerName, InsecureSkipVerify: oc.TLS.InsecureSkipVerify},
 	}
-	if os.AWS != nil {
-		cc.AWS = &osclient.AWS{Region: os.AWS.Region, Service: os.AWS.Service}
+	if oc.AWS != nil {
+		cc.AWS = &osclient.AWS{Region: oc.AWS.Region, Service: oc.AWS.Service}
 	}
 	client, err := osclient.New(ctx, cc)
 	if err != nil {
 		return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
 	}
-	opts := document.Options{ClusterName: cfg.ClusterName, DeDot: os.DeDot, Index: os.Index, UseEventID: *os.UseEventID}
-	if os.IndexFormat != "" {
-		format := os.IndexFormat
+	opts := document.Options{ClusterName: cfg.ClusterName, DeDot: oc.DeDot, Index: oc.Index, UseEventID: *oc.UseEventID}
+	if oc.IndexFormat != "" {
+		format := oc.IndexFormat
 		opts.IndexFormat = func(t time.Time) (string, error) { return config.IndexName(format, t) }
 	}
 	return &receiver{
 		name: r.Name,
 		opts: opts,
 		sink: sink.New(sink.Config{
-			Client: client, Where: fmt.Sprint(os.Hosts), Username: os.Username,
-			MaxDocs: os.Bulk.MaxDocs, MaxBytes: os.Bulk.MaxBytes, FlushInterval: os.Bulk.FlushInterval,
-			MaxPending: os.Queue.MaxPending, Log: o.log.With("receiver", r.Name), Metrics: o.metrics,
+			Client: client, Where: fmt.Sprint(oc.Hosts), Username: oc.Username,
+			MaxDocs: oc.Bulk.MaxDocs, MaxBytes: oc.Bulk.MaxBytes, FlushInterval: oc.Bulk.FlushInterval,
+			MaxPending: oc.Queue.MaxPending, Log: o.log.With("receiver", r.Name), Metrics: o.metrics,
 		}),
 	}, nil
 }

@@ -168,24 +168,24 @@ func (c *Config) SetDefaults() {
 		c.Enrichment.CacheTTL = 30 * time.Second
 	}
 	for i := range c.Receivers {
-		if os := c.Receivers[i].OpenSearch; os != nil {
-			if os.UseEventID == nil {
+		if oc := c.Receivers[i].OpenSearch; oc != nil {
+			if oc.UseEventID == nil {
 				// Document id = event UID makes re-sending idempotent: the
 				// basis of "nothing lost, nothing doubled".
 				t := true
-				os.UseEventID = &t
+				oc.UseEventID = &t
 			}
-			if os.Bulk.FlushInterval == 0 {
-				os.Bulk.FlushInterval = DefaultFlushInterval
+			if oc.Bulk.FlushInterval == 0 {
+				oc.Bulk.FlushInterval = DefaultFlushInterval
 			}
-			if os.Bulk.MaxDocs == 0 {
-				os.Bulk.MaxDocs = DefaultMaxDocs
+			if oc.Bulk.MaxDocs == 0 {
+				oc.Bulk.MaxDocs = DefaultMaxDocs
 			}
-			if os.Bulk.MaxBytes == 0 {
-				os.Bulk.MaxBytes = DefaultMaxBytes
+			if oc.Bulk.MaxBytes == 0 {
+				oc.Bulk.MaxBytes = DefaultMaxBytes
 			}
-			if os.Queue.MaxPending == 0 {
-				os.Queue.MaxPending = DefaultMaxPending
+			if oc.Queue.MaxPending == 0 {
+				oc.Queue.MaxPending = DefaultMaxPending
 			}
 		}
 	}

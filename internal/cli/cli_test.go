@@ -195,11 +195,10 @@ func TestInterruptCleansUpAndExits130(t *testing.T) {
 	}
 }
 
-// env up keeps an environment that run --reuse uses and env down stops.
-func TestEnvLifecycleWithReuse(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an environment; skipped with -short")
-	}
+// privateEnv points `eventcheck env` at a state directory of this test and
+// returns a cluster name of its own; env down runs at cleanup.
+func privateEnv(t *testing.T, prefix string) string {
+	t.Helper()
 	// The OpenSearch user must reach it: not under t.TempDir (mode 700).
 	state, err := os.MkdirTemp("", "ec-env-")
 	if err != nil {
@@ -210,9 +209,18 @@ func TestEnvLifecycleWithReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("EVENTCHECK_ENV_DIR", state)
-	name := "cli-test-" + strconv.Itoa(os.Getpid())
+	name := prefix + strconv.Itoa(os.Getpid())
+	t.Cleanup(func() { eventcheck(t, context.Background(), "env", "down", "--cluster-name", name) })
+	return name
+}
+
+// env up keeps an environment that run --reuse uses and env down stops.
+func TestEnvLifecycleWithReuse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an environment; skipped with -short")
+	}
+	name := privateEnv(t, "cli-test-")
 	ctx := context.Background()
-	t.Cleanup(func() { eventcheck(t, ctx, "env", "down", "--cluster-name", name) })
 
 	if code, out := eventcheck(t, ctx, "env", "status", "--cluster-name", name); code != exitcode.Environment {
 		t.Fatalf("status before up: exit %d\n%s", code, out)
@@ -269,18 +277,8 @@ func TestReuseWithoutOpenSearchLeavesTheClusterAlone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an environment; skipped with -short")
 	}
-	state, err := os.MkdirTemp("", "ec-env-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(state) })
-	if err := os.Chmod(state, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("EVENTCHECK_ENV_DIR", state)
-	name := "cli-reuse-" + strconv.Itoa(os.Getpid())
+	name := privateEnv(t, "cli-reuse-")
 	ctx := context.Background()
-	t.Cleanup(func() { eventcheck(t, ctx, "env", "down", "--cluster-name", name) })
 	if code, out := eventcheck(t, ctx, "env", "up", "--cluster-name", name); code != 0 {
 		t.Fatalf("env up: exit %d\n%s", code, out)
 	}

@@ -56,17 +56,32 @@ func DefaultCacheDir() string {
 // system user, without starting anything (for CI set-up and offline use).
 // It returns the OpenSearch home and version.
 func Prepare(ctx context.Context, o providers.Options) (home, version string, err error) {
+	p, err := prepare(ctx, o)
+	return p.home, p.version, err
+}
+
+// prepared is what Start needs from preparation.
+type prepared struct {
+	home, version, javaHome string
+	user                    *runAs
+}
+
+func prepare(ctx context.Context, o providers.Options) (p prepared, err error) {
 	o.Defaults()
 	if o.CacheDir == "" {
 		o.CacheDir = DefaultCacheDir()
 	}
-	if _, _, err := FindJava(o.JavaHome); err != nil {
-		return "", "", err
+	if p.javaHome, _, err = FindJava(o.JavaHome); err != nil {
+		return p, err
 	}
-	user, err := ensureUser()
-	if err != nil {
-		return "", "", err
+	if p.user, err = ensureUser(); err != nil {
+		return p, err
 	}
+	p.home, p.version, err = fetchAndUnpack(ctx, o, p.user)
+	return p, err
+}
+
+func fetchAndUnpack(ctx context.Context, o providers.Options, user *runAs) (home, version string, err error) {
 	if err := os.MkdirAll(o.CacheDir, 0o755); err != nil {
 		return "", "", fmt.Errorf("OpenSearch cache directory %s: %w", o.CacheDir, err)
 	}
@@ -101,19 +116,12 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 	if p.cmd != nil {
 		return nil, errors.New("local OpenSearch already started")
 	}
-	home, version, err := Prepare(ctx, p.o)
+	prep, err := prepare(ctx, p.o)
 	if err != nil {
 		return nil, err
 	}
+	home, version, javaHome, user := prep.home, prep.version, prep.javaHome, prep.user
 	p.version = version
-	javaHome, _, err := FindJava(p.o.JavaHome)
-	if err != nil {
-		return nil, err
-	}
-	user, err := ensureUser()
-	if err != nil {
-		return nil, err
-	}
 	if err := p.prepareRunDir(home, user); err != nil {
 		return nil, err
 	}
