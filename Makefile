@@ -14,10 +14,11 @@ run: localcluster
 test: localcluster lint
 	$(GO) test -count=1 -timeout 30m ./...
 	cd localcluster && $(GO) test -count=1 ./internal/registry/ ./internal/pki/
-	# Minimising a new interesting input can take the default 60 s, stalling
-	# a short run and failing it with "context deadline exceeded": bound it.
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 10s -fuzzminimizetime 1s ./exporter/config/
-	$(GO) test -run '^$$' -fuzz FuzzBuild -fuzztime 10s -fuzzminimizetime 1s ./exporter/document/
+	# Short fuzz runs, about 10 s each. The budget is a count, not a duration:
+	# a time budget that ends while a worker minimises an input fails the run
+	# with "context deadline exceeded" though nothing was found.
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 150000x -fuzzminimizetime 1s ./exporter/config/
+	$(GO) test -run '^$$' -fuzz FuzzBuild -fuzztime 50000x -fuzzminimizetime 1s ./exporter/document/
 
 ## unit: only the fast tests
 unit:
