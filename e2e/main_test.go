@@ -29,6 +29,7 @@ var (
 	testenv      env.Environment
 	flags        harness.Flags
 	scenariosDir = flag.String("scenarios", "", "scenario directory (default: the built-in events scenarios)")
+	outside      = flag.Bool("allow-outside-scenario", false, "let phases apply kustomizations outside the scenario directory")
 )
 
 // envKey holds the running harness environment in the context.
@@ -70,7 +71,7 @@ func TestMain(m *testing.M) {
 
 func loadScenario() (*scenario.Scenario, error) {
 	if *scenariosDir != "" {
-		return scenario.LoadDir(*scenariosDir)
+		return scenario.LoadDir(*scenariosDir, scenario.AllowOutside(*outside))
 	}
 	return scenario.LoadFS(eventcheck.Content, eventcheck.DefaultScenario)
 }

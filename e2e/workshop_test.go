@@ -19,7 +19,9 @@ type runnerKey struct{}
 // apply base → a FailedMount document for scenario-a, an image pull failure
 // for scenario-b, a FailedScheduling "Insufficient cpu" for scenario-c →
 // record the Normal count → apply fix → the Normal count rises, new Normal
-// documents for each Deployment, the Deployments Available. Each check is
+// documents for each Deployment, the Deployments Available; every phase
+// ends with every event of the namespace accounted for (each with exactly
+// one document, none rejected), then the dashboard's panels. Each check is
 // its own assessment (select with --assess NAME); each phase is labelled
 // phase=NAME (select with --labels).
 func TestWorkshopEvents(t *testing.T) {
@@ -60,19 +62,26 @@ func TestWorkshopEvents(t *testing.T) {
 				return ctx
 			})
 		}
+		for _, w := range p.Workloads {
+			f = f.Assess(fmt.Sprintf("%s %s %s", w.Kind, w.Name, w.Condition), func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+				r := ctx.Value(runnerKey{}).(*scenario.Runner)
+				check(ctx, t, r, r.Workload(ctx, p, w))
+				return ctx
+			})
+		}
+		f = f.Assess("every event accounted for", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+			r := ctx.Value(runnerKey{}).(*scenario.Runner)
+			for _, res := range r.Accounted(ctx, p) {
+				t.Run(res.Name, func(t *testing.T) { check(ctx, t, r, res) })
+			}
+			return ctx
+		})
 		if d := s.Checks.Dashboard; d != nil && d.After == p.Name {
 			f = f.Assess("dashboard "+s.Dashboard.Title, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 				r := ctx.Value(runnerKey{}).(*scenario.Runner)
 				for _, res := range r.Dashboard(ctx) {
 					t.Run(res.Name, func(t *testing.T) { check(ctx, t, r, res) })
 				}
-				return ctx
-			})
-		}
-		for _, w := range p.Workloads {
-			f = f.Assess(fmt.Sprintf("%s %s %s", w.Kind, w.Name, w.Condition), func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				r := ctx.Value(runnerKey{}).(*scenario.Runner)
-				check(ctx, t, r, r.Workload(ctx, p, w))
 				return ctx
 			})
 		}
@@ -103,7 +112,7 @@ func runner(ctx context.Context, t *testing.T, s *scenario.Scenario) *scenario.R
 	if !ok {
 		t.Fatal("no environment: setup failed")
 	}
-	r, err := scenario.NewRunner(s, e.REST, e.Search, nil)
+	r, err := e.Runner(s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -341,7 +341,7 @@ func (s *Sink) send(ctx context.Context, batch []entry) error {
 			retry = append(retry, e)
 		default:
 			s.cfg.Metrics.DocumentsFailed.Inc()
-			s.cfg.Log.Error("OpenSearch rejected a document; it will not be retried", "uid", e.doc.UID, "id", e.doc.ID, "index", e.doc.Index, "status", status, "reason", reason)
+			s.cfg.Log.Error(RejectedMessage, "uid", e.doc.UID, "id", e.doc.ID, "index", e.doc.Index, "status", status, "reason", reason)
 		}
 	}
 	s.finish(batch, retry)
@@ -384,6 +384,11 @@ func signal(ch chan struct{}) {
 	default:
 	}
 }
+
+// RejectedMessage is the log message of a document rejected for good,
+// with the attributes uid, id, index, status and reason: one line per
+// document, which is how a harness reads why documents were lost.
+const RejectedMessage = "OpenSearch rejected a document; it will not be retried"
 
 // errPartial asks Run to back off before resending part of a batch.
 var errPartial = errors.New("some documents must be retried")

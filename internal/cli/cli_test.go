@@ -3,8 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
+	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/harness"
 	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 )
@@ -26,10 +29,23 @@ func eventcheck(t *testing.T, ctx context.Context, args ...string) (int, string)
 
 func TestUsageErrorsExit2(t *testing.T) {
 	ctx := context.Background()
+	// checks.yaml problems stop the run before any environment is up.
+	bad := t.TempDir()
+	writeTree(t, bad, map[string]string{
+		"base/kustomization.yaml": "resources: [cm.yaml]\n",
+		"base/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+		"checks.yaml":             "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: x\nphases:\n  - name: a\n    apply: base\n    documents:\n      - {name: d, timeout: -5s}\n      - {name: d}\n  - {name: b, apply: ../../../../etc}\n",
+	})
+	checks := filepath.Join(bad, "checks.yaml")
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"run", "--scenarios", bad}, checks + ":8:28: phases[0].documents[0].timeout: -5s is negative"},
+		{[]string{"run", "--scenarios", bad}, checks + `:9:16: phases[0].documents[1].name: check "d" is used twice`},
+		{[]string{"run", "--scenarios", bad}, checks + `:10:22: phases[1].apply: "../../../../etc" is outside the scenario directory`},
+		{[]string{"lint", "--scenario", bad}, checks + ":8:28: error: phases[0].documents[0].timeout: -5s is negative"},
+		{[]string{"run", "--json", "/proc/eventcheck/report.json"}, "cannot create the directory of the report /proc/eventcheck/report.json"},
 		{[]string{"run", "--scenarios", "/nonexistent/scenarios"}, "/nonexistent/scenarios"},
 		{[]string{"run", "--cluster", "minikube"}, `--cluster "minikube"`},
 		{[]string{"run", "--opensearch", "url"}, "--opensearch-url"},
@@ -99,13 +115,7 @@ phases:
       - {name: impossible, type: Warning, reason: Failed, namePrefix: pulls-nothing, message: "this text never appears", timeout: 15s}
 `,
 	}
-	for name, body := range files {
-		p := filepath.Join(sc, name)
-		_ = os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, sc, files)
 	artifacts := filepath.Join(t.TempDir(), "artifacts")
 	junit := filepath.Join(t.TempDir(), "junit.xml")
 	html := filepath.Join(t.TempDir(), "report.html")
@@ -121,7 +131,7 @@ phases:
 		"events in namespace never (from the API)",
 		"waiting: ErrImagePull", // or ImagePullBackOff: the pod state is shown
 		"exporter /readyz",
-		"1 passed, 1 failed",
+		"3 passed, 1 failed", // apply, then the accounting of every event and of rejections
 	} {
 		if want == "waiting: ErrImagePull" && strings.Contains(out, "waiting: ImagePullBackOff") {
 			continue
@@ -158,6 +168,18 @@ phases:
 	}
 	if t.Failed() {
 		t.Log(out)
+	}
+}
+
+// writeTree writes files (path → content) under dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -232,14 +254,20 @@ func TestEnvLifecycleWithReuse(t *testing.T) {
 	if code, out := eventcheck(t, ctx, "env", "status", "--cluster-name", name); code != 0 {
 		t.Fatalf("status after up: exit %d\n%s", code, out)
 	}
-	code, out = eventcheck(t, ctx, "run", "--reuse", "--cluster", "local", "--cluster-name", name)
-	if code != 0 || !strings.Contains(out, " passed, 0 failed") {
-		t.Fatalf("run --reuse: exit %d\n%s", code, out)
+	// The README's main job, as `make run` runs it, from a fresh directory:
+	// the reports it promises are written, directories and all.
+	args := makeRunArgs(t)
+	t.Chdir(t.TempDir())
+	code, out = eventcheck(t, ctx, append(args, "--reuse", "--cluster", "local", "--cluster-name", name)...)
+	if code != 0 || !strings.Contains(out, " passed, 0 failed") || strings.Contains(out, "✗") {
+		t.Fatalf("make run's command line with --reuse: exit %d\n%s", code, out)
 	}
+	openReports(t, "artifacts")
 	// The run left the environment running.
 	if code, out := eventcheck(t, ctx, "env", "status", "--cluster-name", name); code != 0 {
 		t.Fatalf("status after run: exit %d\n%s", code, out)
 	}
+	lostEventsFailTheRun(t, ctx, name)
 	if code, out := eventcheck(t, ctx, "env", "down", "--cluster-name", name); code != 0 {
 		t.Fatalf("env down: exit %d\n%s", code, out)
 	}
@@ -292,5 +320,143 @@ func TestReuseWithoutOpenSearchLeavesTheClusterAlone(t *testing.T) {
 	cache, _ := os.UserCacheDir()
 	if _, err := os.Stat(filepath.Join(cache, "eventcheck", "local", name, "ready")); err != nil {
 		t.Fatal("run --reuse stopped a cluster it did not start")
+	}
+}
+
+// lostEventsFailTheRun: when OpenSearch rejects the documents (here an
+// index whose mapping cannot take any event), a scenario without a single
+// document check still fails, naming the events that have no document and
+// the reason OpenSearch gave the exporter.
+func lostEventsFailTheRun(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	url, _, ok := oslocal.Detached(harness.OpenSearchEnvDir())
+	if !ok {
+		t.Fatal("no OpenSearch from env up")
+	}
+	for _, req := range []struct{ method, body string }{
+		{http.MethodDelete, ""},
+		{http.MethodPut, `{"mappings":{"properties":{"involvedObject":{"properties":{"name":{"type":"long"}}}}}}`},
+	} {
+		r, _ := http.NewRequestWithContext(ctx, req.method, url+"/"+eventindex.Index, strings.NewReader(req.body))
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	t.Cleanup(func() {
+		r, _ := http.NewRequest(http.MethodDelete, url+"/"+eventindex.Index, nil)
+		if resp, err := http.DefaultClient.Do(r); err == nil {
+			resp.Body.Close()
+		}
+	})
+	sc := t.TempDir()
+	writeTree(t, sc, map[string]string{
+		"base/kustomization.yaml": "namespace: lost\nresources: [ns.yaml, deploy.yaml]\n",
+		"base/ns.yaml":            "apiVersion: v1\nkind: Namespace\nmetadata: {name: lost}\n",
+		"base/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web, app.kubernetes.io/name: web}}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: nginx}]}
+`,
+		"checks.yaml": `apiVersion: eventcheck.dev/v1
+kind: Checks
+namespace: lost
+completeness: {timeout: 10s}
+phases:
+  - name: only
+    apply: base
+    workloads:
+      - {kind: Deployment, name: web, condition: Available, timeout: 60s}
+`,
+	})
+	code, out := eventcheck(t, ctx, "run", "--reuse", "--cluster", "local", "--cluster-name", name, "--scenarios", sc)
+	if code != exitcode.CheckFailed {
+		t.Fatalf("run with every document rejected: exit %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{
+		"✗ only: completeness every event accounted for",
+		"events in the API (namespace lost) have no document after 10s",
+		"Normal ScalingReplicaSet Deployment/web",
+		"✗ only: exporter no document rejected",
+		"mapper_parsing_exception",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(out)
+	}
+}
+
+// makeRunArgs is the eventcheck command line of the Makefile's run target.
+func makeRunArgs(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "\t$(EVENTCHECK) run "); ok {
+			return append([]string{"run"}, strings.Fields(rest)...)
+		}
+	}
+	t.Fatal("the Makefile has no `$(EVENTCHECK) run` line")
+	return nil
+}
+
+// openReports reads the three reports of a passing run.
+func openReports(t *testing.T, dir string) {
+	t.Helper()
+	var rep struct {
+		Passed  bool `json:"passed"`
+		Results []struct {
+			Kind       string
+			Accounting *struct{ Events, Documented int }
+		} `json:"results"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rep); err != nil || !rep.Passed || len(rep.Results) == 0 {
+		t.Fatalf("report.json: %v, %s", err, data)
+	}
+	accounted := 0
+	for _, r := range rep.Results {
+		if a := r.Accounting; a != nil && a.Events > 0 && a.Events == a.Documented {
+			accounted++
+		}
+	}
+	if accounted != 2 {
+		t.Errorf("report.json accounts for every event in %d phases, want 2", accounted)
+	}
+	var suites struct {
+		Suites []struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+		} `xml:"testsuite"`
+	}
+	data, err = os.ReadFile(filepath.Join(dir, "junit.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(data, &suites); err != nil || len(suites.Suites) != 2 || suites.Suites[0].Tests == 0 || suites.Suites[0].Failures != 0 {
+		t.Fatalf("junit.xml: %v, %s", err, data)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"PASS", `id="checks"`, `id="accounting"`, `id="dashboard"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks %s", want)
+		}
 	}
 }

@@ -381,3 +381,27 @@ func (s *Searcher) search(ctx context.Context, body map[string]any) (*opensearch
 	}
 	return resp, nil
 }
+
+// UIDField is the event UID in a document; the exporter's document id when
+// documents are keyed by UID, but present whatever the id is.
+const UIDField = "metadata.uid.keyword"
+
+// uidChunk bounds the terms of one query (OpenSearch allows 65,536).
+const uidChunk = 1000
+
+// CountByUID returns how many documents carry each of the given event
+// UIDs; a UID without documents is absent from the map.
+func (s *Searcher) CountByUID(ctx context.Context, uids []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(uids))
+	for chunk := range slices.Chunk(uids, uidChunk) {
+		q := Query{}.And(map[string]any{"terms": map[string]any{UIDField: chunk}})
+		terms, err := s.Terms(ctx, q, UIDField, len(chunk))
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range terms {
+			out[t.Key] = t.Count
+		}
+	}
+	return out, nil
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 )
@@ -27,6 +28,13 @@ const (
 // dateFields are dates whatever dynamic mapping would guess.
 var dateFields = []string{"firstTimestamp", "lastTimestamp", "eventTime", "metadata.creationTimestamp", "series.lastObservedTime"}
 
+// freeFormFields hold arbitrary keys (labels and annotations). Mapped
+// dynamically, the keys app and app.kubernetes.io/name on one object make
+// "app" both a string and an object, and OpenSearch rejects the document;
+// flat_object keeps every key searchable (involvedObject.labels.app) as one
+// field whatever the keys are, with deDot on or off.
+var freeFormFields = []string{"involvedObject.labels", "involvedObject.annotations", "metadata.labels", "metadata.annotations"}
+
 const dateFormat = "strict_date_optional_time||epoch_millis"
 
 // Template is the body of the composable index template.
@@ -34,6 +42,9 @@ func Template() map[string]any {
 	props := map[string]any{}
 	for _, f := range dateFields {
 		setPath(props, f, map[string]any{"type": "date", "format": dateFormat})
+	}
+	for _, f := range freeFormFields {
+		setPath(props, f, map[string]any{"type": "flat_object"})
 	}
 	setPath(props, "count", map[string]any{"type": "long"})
 	return map[string]any{
@@ -69,7 +80,7 @@ func Template() map[string]any {
 // setPath puts a mapping at a dotted path as nested object properties.
 func setPath(props map[string]any, path string, mapping map[string]any) {
 	for {
-		head, rest, nested := cut(path)
+		head, rest, nested := strings.Cut(path, ".")
 		if !nested {
 			props[head] = mapping
 			return
@@ -82,15 +93,6 @@ func setPath(props map[string]any, path string, mapping map[string]any) {
 		props = obj["properties"].(map[string]any)
 		path = rest
 	}
-}
-
-func cut(path string) (string, string, bool) {
-	for i := range len(path) {
-		if path[i] == '.' {
-			return path[:i], path[i+1:], true
-		}
-	}
-	return path, "", false
 }
 
 // ApplyTemplate installs (or replaces) the index template.

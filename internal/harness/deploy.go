@@ -66,7 +66,7 @@ func (e *Env) deployExporter(ctx context.Context, o Options, clusterName string)
 	if err := a.Apply(ctx, objs); err != nil {
 		return fmt.Errorf("deploying the exporter: %w", err)
 	}
-	e.Exporter = &Exporter{Log: &lockedBuffer{}}
+	e.Exporter = &Exporter{Log: &lockedBuffer{}, podLogs: podLogs(e.Kube), KeyedByUID: true}
 	return e.waitDeploymentReady(ctx, exporterenv.Namespace, "events-exporter", o.ExporterReadyTimeout)
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/exporterenv"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
 	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
+	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
 // OpenSearchEnvDir is where `eventcheck env up` keeps its OpenSearch:
@@ -97,6 +98,10 @@ type Exporter struct {
 	Metrics *metrics.Metrics
 	Log     *lockedBuffer
 	stop    func()
+	// podLogs reads the in-cluster exporter's logs.
+	podLogs func(context.Context) (string, error)
+	// KeyedByUID: its documents' ids are event UIDs.
+	KeyedByUID bool
 }
 
 // Up brings the environment up: cluster and OpenSearch in parallel, then
@@ -242,11 +247,15 @@ func (e *Env) runLocalExporter(ctx context.Context, o Options) error {
 		done <- exporter.Run(runCtx, cfg, sa, exporter.WithListener(l), exporter.WithMetrics(m),
 			exporter.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))))
 	}()
-	e.Exporter = &Exporter{Probes: "http://" + l.Addr().String(), Metrics: m, Log: logs, stop: func() { cancel(); <-done }}
+	e.Exporter = &Exporter{Probes: "http://" + l.Addr().String(), Metrics: m, Log: logs, stop: func() { cancel(); <-done },
+		KeyedByUID: *cfg.Receivers[0].OpenSearch.UseEventID}
 	return e.waitExporterReady(ctx, o.ExporterReadyTimeout, done)
 }
 
-// exporterConfig points the exporter at the OpenSearch endpoint.
+// exporterConfig points the exporter at the OpenSearch endpoint. deDot is
+// on, as in the workshop's values: label keys such as app and
+// app.kubernetes.io/name would otherwise collide in an index without our
+// template.
 func exporterConfig(ep opensearch.Endpoint) (*config.Config, error) {
 	y := fmt.Sprintf(`clusterName: eventcheck
 route: {routes: [{match: [{receiver: opensearch}]}]}
@@ -256,6 +265,7 @@ receivers:
       hosts: [%q]
       index: %s
       useEventID: true
+      deDot: true
       username: %q
       tls: {caFile: %q, certFile: %q, keyFile: %q, serverName: %q, insecureSkipVerify: %t}
 `, ep.URL, eventindex.Index, ep.Username, ep.TLS.CAFile, ep.TLS.CertFile, ep.TLS.KeyFile, ep.TLS.ServerName, ep.TLS.InsecureSkipVerify)
@@ -337,4 +347,17 @@ func (e *Env) ExportLogs(ctx context.Context, dir string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Runner returns a scenario runner on this environment, told what the
+// exporter under test can say about itself.
+func (e *Env) Runner(s *scenario.Scenario, progress scenario.Progress) (*scenario.Runner, error) {
+	r, err := scenario.NewRunner(s, e.REST, e.Search, progress)
+	if err != nil {
+		return nil, err
+	}
+	if e.Exporter != nil {
+		r.Exporter, r.KeyedByUID = e.Exporter, e.Exporter.KeyedByUID
+	}
+	return r, nil
 }

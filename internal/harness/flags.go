@@ -38,6 +38,7 @@ type Flags struct {
 	OSVersion      string
 	OSZip          string
 	JavaHome       string
+	OSDir          string
 
 	ExporterImage string
 	Keep          bool
@@ -49,7 +50,7 @@ type Flags struct {
 func (f *Flags) Register(fs *flag.FlagSet, withKubeconfig bool) {
 	fs.StringVar(&f.Cluster, "cluster", cluster.Auto, "cluster provider: auto, kind, local or kubeconfig (auto: kind when a container engine answers, else local)")
 	fs.StringVar(&f.ClusterName, "cluster-name", "eventcheck", "cluster name (kind) or state directory name (local)")
-	fs.StringVar(&f.ClusterDir, "cluster-dir", "", "local cluster state directory (default: a fresh temporary one; with --reuse, the one `eventcheck env up` uses)")
+	fs.StringVar(&f.ClusterDir, "cluster-dir", "", "local cluster state directory (default: a fresh temporary one; with --reuse, the one that env up uses)")
 	fs.StringVar(&f.KindConfig, "kind-config", "", "kind cluster config (default: kind-config.yaml when present)")
 	fs.IntVar(&f.Nodes, "nodes", 3, "nodes of a local cluster")
 	fs.StringVar(&f.LocalclusterBin, "localcluster-bin", "", "localcluster binary (default: built from the source tree)")
@@ -71,9 +72,10 @@ func (f *Flags) Register(fs *flag.FlagSet, withKubeconfig bool) {
 	fs.StringVar(&f.OSVersion, "opensearch-version", "", "OpenSearch version (local: x.y.z or a series, default newest 2.19.x; container: image tag)")
 	fs.StringVar(&f.OSZip, "opensearch-zip", "", "local OpenSearch distribution zip, for offline use")
 	fs.StringVar(&f.JavaHome, "java-home", "", "JDK for local OpenSearch (default: found)")
+	fs.StringVar(&f.OSDir, "opensearch-dir", "", "local OpenSearch run directory: config, data, logs (default: a fresh temporary one, removed after the run)")
 	fs.StringVar(&f.ExporterImage, "exporter-image", "", "exporter image for kubeconfig clusters")
 	fs.BoolVar(&f.Keep, "keep", false, "keep the environment and the scenario's objects after the run")
-	fs.BoolVar(&f.Reuse, "reuse", false, "use the cluster `eventcheck env up` started (and leave it running)")
+	fs.BoolVar(&f.Reuse, "reuse", false, "use the cluster and OpenSearch that 'eventcheck env up' started (and leave them running)")
 }
 
 // Options turns the flags into harness options. The password comes from a
@@ -132,5 +134,8 @@ func (f *Flags) Options(log *slog.Logger) (Options, error) {
 	}
 	o.OSOptions = []opensearch.Option{opensearch.WithEndpoint(ep), opensearch.WithVersion(f.OSVersion),
 		opensearch.WithZip(f.OSZip), opensearch.WithJavaHome(f.JavaHome)}
+	if f.OSDir != "" {
+		o.OSOptions = append(o.OSOptions, opensearch.WithDir(f.OSDir))
+	}
 	return o, nil
 }

@@ -59,10 +59,12 @@ func (f Finding) String() string {
 
 // Inputs say what to lint; any subset.
 type Inputs struct {
-	Scenario       string
-	ExporterConfig string // the exporter's config or a Helm values file
-	Dashboards     string // saved-objects ndjson
-	DashboardID    string
+	Scenario string
+	// AllowOutsideScenario lets phases apply directories outside it.
+	AllowOutsideScenario bool
+	ExporterConfig       string // the exporter's config or a Helm values file
+	Dashboards           string // saved-objects ndjson
+	DashboardID          string
 	// Cluster, when set, gets a server-side dry-run of every phase.
 	Cluster *rest.Config
 }
@@ -77,7 +79,7 @@ func Run(ctx context.Context, in Inputs) []Finding {
 		out = append(out, fs...)
 	}
 	if in.Scenario != "" {
-		out = append(out, scenarioFindings(ctx, in.Scenario, in.Cluster)...)
+		out = append(out, scenarioFindings(ctx, in.Scenario, in.Cluster, scenario.AllowOutside(in.AllowOutsideScenario))...)
 	}
 	if in.Dashboards != "" {
 		out = append(out, dashboards(in.Dashboards, in.DashboardID, cfg)...)
@@ -139,6 +141,12 @@ func exporterConfig(file string) (*config.Config, []Finding) {
 				Message: fmt.Sprintf("receiver %q is not used by any route: its events go nowhere", r.Name)})
 		}
 	}
+	for _, r := range cfg.Receivers {
+		if r.OpenSearch != nil && !r.OpenSearch.DeDot {
+			out = append(out, Finding{File: file, Line: lineOf(data, "name: "+r.Name, `name: "`+r.Name+`"`), Severity: Warning,
+				Message: fmt.Sprintf("receiver %q: deDot is off: label keys such as app and app.kubernetes.io/name on one object make OpenSearch reject the document in an index mapped dynamically (set deDot: true)", r.Name)})
+		}
+	}
 	return cfg, out
 }
 
@@ -154,10 +162,18 @@ func lineOf(data []byte, needles ...string) int {
 	return 0
 }
 
-func scenarioFindings(ctx context.Context, dir string, cluster *rest.Config) []Finding {
+func scenarioFindings(ctx context.Context, dir string, cluster *rest.Config, opts ...scenario.LoadOption) []Finding {
 	checksFile := filepath.Join(dir, scenario.ChecksFile)
-	s, err := scenario.LoadDir(dir)
-	if err != nil {
+	s, err := scenario.LoadDir(dir, opts...)
+	var ps scenario.Problems
+	switch {
+	case errors.As(err, &ps):
+		out := make([]Finding, len(ps))
+		for i, p := range ps {
+			out[i] = Finding{File: p.File, Line: p.Line, Column: p.Column, Severity: Error, Message: p.Path + ": " + p.Message}
+		}
+		return out
+	case err != nil:
 		return []Finding{located(checksFile, err)}
 	}
 	data, _ := os.ReadFile(checksFile)

@@ -89,3 +89,17 @@ func TestDocumentFieldsAreWhatTheDashboardReads(t *testing.T) {
 		t.Error("fields that the exporter never writes")
 	}
 }
+
+// deDot off lets label keys such as app and app.kubernetes.io/name collide
+// in a dynamically mapped index: a warning on the receiver, none with it on.
+func TestDeDotOffIsAWarning(t *testing.T) {
+	t.Chdir("../..")
+	got := lines(Run(context.Background(), Inputs{ExporterConfig: "fixtures/lint/exporter-unused-receiver.yaml"}))
+	want := `fixtures/lint/exporter-unused-receiver.yaml:6: warning: receiver "opensearch": deDot is off`
+	if !strings.Contains(got, want) {
+		t.Fatalf("findings lack %q:\n%s", want, got)
+	}
+	if got := lines(Run(context.Background(), Inputs{ExporterConfig: "fixtures/exporter/config.yaml"})); strings.Contains(got, "deDot") {
+		t.Fatalf("deDot on, yet:\n%s", got)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/dashboard"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
+	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
 // TimelineGroup is the events of one workload, oldest first.
@@ -190,6 +190,10 @@ th{background:#f5f5f5}.ok{color:#2e7d32}.bad{color:#c62828}.skip{color:#888}
 <table id="checks"><tr><th>Phase</th><th>Check</th><th>Result</th><th>Apply → holds</th><th>Detail</th></tr>
 {{range .Run.Results}}<tr><td>{{.Phase}}</td><td>{{.Kind}} {{.Name}}</td><td>{{if .Passed}}<span class="ok">✓</span>{{else}}<span class="bad">✗</span>{{end}}</td><td>{{dur .Elapsed}}</td><td>{{.Detail}}</td></tr>
 {{end}}</table>
+{{with .Accounted}}<h2>Every event accounted for</h2>
+<table id="accounting"><tr><th>Phase</th><th>Scope</th><th>Events in the API</th><th>With a document</th><th>Missing</th><th>Duplicated</th></tr>
+{{range .}}<tr><td>{{.Phase}}</td><td>{{.Accounting.Scope}}</td><td>{{.Accounting.Events}}</td><td class="{{if .Passed}}ok{{else}}bad{{end}}">{{.Accounting.Documented}}</td><td>{{range .Accounting.Missing}}{{.}}<br>{{end}}</td><td>{{range .Accounting.Duplicated}}{{.}}<br>{{end}}</td></tr>
+{{end}}</table>{{end}}
 {{if .Panels}}<h2>Dashboard</h2><div class="panels" id="dashboard">
 {{range .Panels}}<div class="panel" data-kind="{{.Kind}}"><h3>{{.Title}} {{if .Skipped}}<span class="skip">(skipped)</span>{{else if .Passed}}<span class="ok">✓</span>{{else}}<span class="bad">✗</span>{{end}}</h3>
 {{if .SVG}}<div class="chart">{{.SVG}}</div>{{end}}{{if .Metric}}<div class="metric">{{.Metric}}</div>{{end}}
@@ -215,12 +219,18 @@ func WriteHTML(path string, r *Run, panels []dashboard.Result, timeline []Timeli
 			passed++
 		}
 	}
+	var accounted []scenario.Result
+	for _, res := range r.Results {
+		if res.Accounting != nil {
+			accounted = append(accounted, res)
+		}
+	}
 	var b bytes.Buffer
-	if err := page.Execute(&b, map[string]any{"Run": r, "Panels": views, "Timeline": timeline,
+	if err := page.Execute(&b, map[string]any{"Run": r, "Panels": views, "Timeline": timeline, "Accounted": accounted,
 		"Passed": passed, "Failed": len(r.Results) - passed}); err != nil {
 		return err
 	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
+	return writeFile("HTML", path, b.Bytes())
 }
 
 // Timeline groups documents by the workload whose name prefixes their

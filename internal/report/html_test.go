@@ -46,6 +46,10 @@ func sampleReport(t *testing.T) string {
 		Results: []scenario.Result{
 			{Phase: "broken", Kind: "document", Name: "scenario-a-failed-mount", Passed: true, Elapsed: 2400 * time.Millisecond, Detail: "1 matching"},
 			{Phase: "fixed", Kind: "document", Name: "scenario-c-started", Passed: false, Detail: "no document after 90s"},
+			{Phase: "broken", Kind: "completeness", Name: "every event accounted for", Passed: true, Detail: "33 events",
+				Accounting: &scenario.Accounting{Scope: "namespace test", Events: 33, Documented: 33}},
+			{Phase: "fixed", Kind: "completeness", Name: "every event accounted for", Passed: false, Detail: "9 of 42 events",
+				Accounting: &scenario.Accounting{Scope: "namespace test", Events: 42, Documented: 33, Missing: []string{`Normal ScalingReplicaSet Deployment/scenario-a: "Scaled up replica set"`}}},
 		},
 		Diagnostics: "events in namespace test (from the API):\n  Warning FailedScheduling Pod/scenario-c-1: 0/3 nodes are available",
 	}
@@ -129,7 +133,7 @@ func TestReportRendersInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`id="checks"`, `id="dashboard"`, `class="metric">3<`, `class="events"`, `class="timeline"`, "scenario-c", `id="diagnostics"`, "(skipped)"} {
+	for _, want := range []string{`id="checks"`, `id="dashboard"`, `class="metric">3<`, `class="events"`, `class="timeline"`, "scenario-c", `id="diagnostics"`, "(skipped)", `id="accounting"`, "Deployment/scenario-a"} {
 		if !strings.Contains(string(dom), want) {
 			t.Errorf("rendered page lacks %s", want)
 		}

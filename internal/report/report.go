@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -74,7 +75,19 @@ func WriteJSON(path string, r *Run) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	return writeFile("JSON", path, append(data, '\n'))
+}
+
+// writeFile writes a report, creating the directories its path needs; the
+// error names the report and the path.
+func writeFile(what, path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("failed to write the %s report %s: %w", what, path, err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("failed to write the %s report %s: %w", what, path, err)
+	}
+	return nil
 }
 
 type junitSuites struct {
@@ -135,5 +148,5 @@ func WriteJUnit(path string, r *Run) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append([]byte(xml.Header), append(data, '\n')...), 0o644)
+	return writeFile("JUnit", path, append([]byte(xml.Header), append(data, '\n')...))
 }

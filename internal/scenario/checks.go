@@ -6,12 +6,12 @@ package scenario
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -33,6 +33,22 @@ type Checks struct {
 	Namespace  string          `yaml:"namespace"`
 	Phases     []Phase         `yaml:"phases"`
 	Dashboard  *DashboardCheck `yaml:"dashboard"`
+	// Completeness is checked at the end of every phase unless disabled.
+	Completeness Completeness `yaml:"completeness"`
+}
+
+// Completeness: every Event the API holds for the scenario has its
+// document in the index, matched by the Event's uid (exactly one when
+// documents are keyed by uid). On by default for the scenario's namespace.
+type Completeness struct {
+	// Disabled turns the check off; its value is the reason, which the
+	// run reports.
+	Disabled string `yaml:"disabled"`
+	// Namespaces whose events count too (the scenario's always does).
+	Namespaces []string `yaml:"namespaces"`
+	// ClusterScoped kinds (such as Node) whose events count too.
+	ClusterScoped []string      `yaml:"clusterScoped"`
+	Timeout       time.Duration `yaml:"timeout"` // default 60s
 }
 
 // DashboardCheck checks a dashboard's panels after a phase.
@@ -108,18 +124,37 @@ type Scenario struct {
 	Dashboard *dashboard.Dashboard
 }
 
+// LoadOption changes how a scenario is loaded.
+type LoadOption func(*loadOptions)
+
+type loadOptions struct{ allowOutside bool }
+
+// AllowOutside lets phases apply kustomizations outside the scenario
+// directory (a layout whose checks sit apart from its manifests).
+func AllowOutside(allow bool) LoadOption {
+	return func(o *loadOptions) { o.allowOutside = allow }
+}
+
+func options(opts []LoadOption) loadOptions {
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
 // LoadDir loads a scenario directory from disk.
-func LoadDir(dir string) (*Scenario, error) {
+func LoadDir(dir string, opts ...LoadOption) (*Scenario, error) {
 	fsys := filesys.MakeFsOnDisk()
 	if !fsys.IsDir(dir) {
 		return nil, fmt.Errorf("scenario directory %s does not exist (want a directory with %s and kustomizations)", dir, ChecksFile)
 	}
-	return load(fsys, dir)
+	return load(fsys, dir, options(opts))
 }
 
 // LoadFS loads a scenario from an embedded tree (the built-in ones); the
 // whole tree is available, so relative paths resolve as on disk.
-func LoadFS(src fs.FS, dir string) (*Scenario, error) {
+func LoadFS(src fs.FS, dir string, opts ...LoadOption) (*Scenario, error) {
 	mem := filesys.MakeFsInMemory()
 	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -134,10 +169,10 @@ func LoadFS(src fs.FS, dir string) (*Scenario, error) {
 	if err != nil {
 		return nil, fmt.Errorf("built-in scenario %s: %w", dir, err)
 	}
-	return load(mem, "/"+dir)
+	return load(mem, "/"+dir, options(opts))
 }
 
-func load(fsys filesys.FileSystem, dir string) (*Scenario, error) {
+func load(fsys filesys.FileSystem, dir string, o loadOptions) (*Scenario, error) {
 	file := path.Join(dir, ChecksFile)
 	data, err := fsys.ReadFile(file)
 	if err != nil {
@@ -149,8 +184,12 @@ func load(fsys filesys.FileSystem, dir string) (*Scenario, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	if err := c.validate(); err != nil {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := c.validate(file, &root, o); err != nil {
+		return nil, err
 	}
 	s := &Scenario{Name: path.Base(dir), FS: fsys, Dir: dir, Checks: c, Objects: map[string][]*unstructured.Unstructured{}}
 	if d := c.Dashboard; d != nil {
@@ -177,13 +216,35 @@ func load(fsys filesys.FileSystem, dir string) (*Scenario, error) {
 	return s, nil
 }
 
-func (c *Checks) validate() error {
-	var errs []error
+// validate checks what decoding cannot and fills defaults; every problem
+// names the file, line and field.
+func (c *Checks) validate(file string, root *yaml.Node, o loadOptions) error {
+	var ps Problems
 	bad := func(where, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...)))
+		line, col := position(root, where)
+		ps = append(ps, Problem{File: file, Line: line, Column: col, Path: where, Message: fmt.Sprintf(format, args...)})
+	}
+	// A negative duration would make a check give up before it looks.
+	timeout := func(where string, d *time.Duration, def time.Duration) {
+		switch {
+		case *d < 0:
+			bad(where, "%s is negative: give a positive duration such as %s, or leave it out for the default", *d, def)
+		case *d == 0:
+			*d = def
+		}
+	}
+	// Check names select assessments (go test -assess) and name report
+	// rows: two alike would be one.
+	names := map[string]string{}
+	unique := func(where, kind, name string) {
+		if first, ok := names[kind+"/"+name]; ok {
+			bad(where, "%s %q is used twice (first at %s): give each its own name", kind, name, first)
+			return
+		}
+		names[kind+"/"+name] = where
 	}
 	if c.APIVersion != "eventcheck.dev/v1" || c.Kind != "Checks" {
-		bad("apiVersion/kind", "want apiVersion: eventcheck.dev/v1 and kind: Checks")
+		bad("apiVersion", "want apiVersion: eventcheck.dev/v1 and kind: Checks")
 	}
 	if c.Namespace == "" {
 		bad("namespace", "the namespace the scenario creates is required")
@@ -197,57 +258,68 @@ func (c *Checks) validate() error {
 		where := fmt.Sprintf("phases[%d]", i)
 		if p.Name == "" {
 			bad(where+".name", "required")
+		} else {
+			unique(where+".name", "phase", p.Name)
 		}
-		if p.Apply == "" {
+		switch clean := path.Clean(p.Apply); {
+		case p.Apply == "":
 			bad(where+".apply", "required: a kustomization directory of the scenario")
+		case !o.allowOutside && (path.IsAbs(p.Apply) || clean == ".." || strings.HasPrefix(clean, "../")):
+			bad(where+".apply", "%q is outside the scenario directory: keep the kustomizations inside it, or allow it with --allow-outside-scenario", p.Apply)
 		}
 		for j := range p.Documents {
 			d := &p.Documents[j]
 			w := fmt.Sprintf("%s.documents[%d]", where, j)
 			if d.Name == "" {
 				bad(w+".name", "required")
+			} else {
+				unique(w+".name", "check", d.Name)
 			}
 			if d.MessageRegexp != "" {
 				if _, err := regexp.Compile(d.MessageRegexp); err != nil {
 					bad(w+".messageRegexp", "%v", err)
 				}
 			}
+			if d.AtLeast < 0 {
+				bad(w+".atLeast", "%d is negative", d.AtLeast)
+			}
 			if d.AtLeast == 0 {
 				d.AtLeast = 1
 			}
-			if d.Timeout == 0 {
-				d.Timeout = 60 * time.Second
-			}
+			timeout(w+".timeout", &d.Timeout, 60*time.Second)
 			if d.Namespace == "" {
 				d.Namespace = c.Namespace
 			}
 		}
-		for _, r := range p.Rises {
+		for j := range p.Rises {
+			r := &p.Rises[j]
+			w := fmt.Sprintf("%s.rises[%d]", where, j)
+			unique(w+".name", "check", r.Name)
 			if !recorded[r.Above] {
-				bad(where+".rises."+r.Name, "above: %q is not recorded in an earlier phase", r.Above)
+				bad(w+".above", "%q is not recorded in an earlier phase", r.Above)
 			}
+			timeout(w+".timeout", &r.Timeout, 60*time.Second)
 		}
-		for _, r := range p.Record {
+		for j, r := range p.Record {
+			w := fmt.Sprintf("%s.record[%d].name", where, j)
 			if recorded[r.Name] {
-				bad(where+".record."+r.Name, "recorded twice")
+				bad(w, "%q is recorded twice", r.Name)
 			}
 			recorded[r.Name] = true
 		}
-		for j := range p.Rises {
-			if p.Rises[j].Timeout == 0 {
-				p.Rises[j].Timeout = 60 * time.Second
-			}
-		}
 		for j := range p.Workloads {
-			w := &p.Workloads[j]
-			if w.Kind == "" || w.Name == "" || w.Condition == "" {
-				bad(fmt.Sprintf("%s.workloads[%d]", where, j), "kind, name and condition are required")
+			wl := &p.Workloads[j]
+			w := fmt.Sprintf("%s.workloads[%d]", where, j)
+			if wl.Kind == "" || wl.Name == "" || wl.Condition == "" {
+				bad(w, "kind, name and condition are required")
 			}
-			if w.Timeout == 0 {
-				w.Timeout = 2 * time.Minute
-			}
+			timeout(w+".timeout", &wl.Timeout, 2*time.Minute)
 		}
 	}
+	if reason := strings.ToLower(strings.TrimSpace(c.Completeness.Disabled)); slices.Contains([]string{"true", "yes", "on", "false", "no", "off"}, reason) {
+		bad("completeness.disabled", "takes the reason the check is off (it is reported), not %q", c.Completeness.Disabled)
+	}
+	timeout("completeness.timeout", &c.Completeness.Timeout, 60*time.Second)
 	if d := c.Dashboard; d != nil {
 		if d.File == "" {
 			bad("dashboard.file", "required: a saved-objects ndjson export")
@@ -256,7 +328,11 @@ func (c *Checks) validate() error {
 			bad("dashboard.after", "%q is not a phase", d.After)
 		}
 	}
-	return errors.Join(errs...)
+	if len(ps) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(ps, func(a, b Problem) int { return a.Line - b.Line })
+	return ps
 }
 
 // Match is the index query of a document check; since bounds the time.

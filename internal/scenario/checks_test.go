@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,20 +71,11 @@ func TestBuiltInScenarioLoads(t *testing.T) {
 func writeScenario(t *testing.T, checks string) string {
 	t.Helper()
 	dir := t.TempDir()
-	files := map[string]string{
+	writeTree(t, dir, map[string]string{
 		"only/kustomization.yaml": "resources: [cm.yaml]\nnamespace: other\n",
 		"only/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n",
 		"checks.yaml":             checks,
-	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	return dir
 }
 
@@ -118,6 +110,7 @@ func TestBadScenariosSayWhat(t *testing.T) {
 		{"rise above nothing", "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: x\nphases:\n  - name: a\n    apply: only\n    rises: [{name: r, type: Normal, above: never}]\n", []string{"never", "not recorded"}},
 		{"bad regexp", "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: x\nphases:\n  - name: a\n    apply: only\n    documents: [{name: d, messageRegexp: '('}]\n", []string{"messageRegexp", "missing closing"}},
 		{"wrong kind", "apiVersion: v1\nkind: Pod\n", []string{"eventcheck.dev/v1"}},
+		{"completeness off without a reason", "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: x\ncompleteness: {disabled: true}\nphases:\n  - {name: a, apply: only}\n", []string{"completeness.disabled", "the reason"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadDir(writeScenario(t, tc.checks))
@@ -133,5 +126,65 @@ func TestBadScenariosSayWhat(t *testing.T) {
 	}
 	if _, err := LoadDir("/nonexistent/scenario"); err == nil || !strings.Contains(err.Error(), "/nonexistent/scenario") {
 		t.Fatalf("missing dir error = %v", err)
+	}
+}
+
+// What would only show up once the environment is up is refused when the
+// file loads, with the file, line and column of the field.
+func TestChecksRefusedWithFileAndLine(t *testing.T) {
+	const head = "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: x\nphases:\n"
+	for _, tc := range []struct {
+		name, checks string
+		want         Problem
+	}{
+		{"negative timeout", head + "  - name: a\n    apply: only\n    documents:\n      - name: d\n        timeout: -5s\n",
+			Problem{Line: 9, Column: 18, Path: "phases[0].documents[0].timeout", Message: "-5s is negative"}},
+		{"two checks of one name", head + "  - name: a\n    apply: only\n    documents:\n      - {name: same, type: Normal}\n      - {name: same, type: Warning}\n",
+			Problem{Line: 9, Column: 16, Path: "phases[0].documents[1].name", Message: `check "same" is used twice (first at phases[0].documents[0].name)`}},
+		{"apply outside the scenario", head + "  - name: a\n    apply: ../../../../etc\n",
+			Problem{Line: 6, Column: 12, Path: "phases[0].apply", Message: `"../../../../etc" is outside the scenario directory`}},
+		{"absolute apply", head + "  - name: a\n    apply: /etc\n",
+			Problem{Line: 6, Column: 12, Path: "phases[0].apply", Message: "outside the scenario directory"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeScenario(t, tc.checks)
+			_, err := LoadDir(dir)
+			var ps Problems
+			if !errors.As(err, &ps) || len(ps) != 1 {
+				t.Fatalf("want one problem, got %v", err)
+			}
+			p := ps[0]
+			if p.File != filepath.Join(dir, ChecksFile) || p.Line != tc.want.Line || p.Column != tc.want.Column || p.Path != tc.want.Path || !strings.Contains(p.Message, tc.want.Message) {
+				t.Fatalf("got %+v\nwant %+v", p, tc.want)
+			}
+		})
+	}
+
+	// A layout that keeps its manifests beside the checks may opt in.
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "checks")
+	writeTree(t, parent, map[string]string{
+		"manifests/kustomization.yaml": "resources: [cm.yaml]\nnamespace: x\n",
+		"manifests/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+		"checks/checks.yaml":           head + "  - name: a\n    apply: ../manifests\n",
+	})
+	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "--allow-outside-scenario") {
+		t.Fatalf("outside without the option: %v", err)
+	}
+	if s, err := LoadDir(dir, AllowOutside(true)); err != nil || len(s.Objects["a"]) != 1 {
+		t.Fatalf("outside with the option: %v", err)
+	}
+}
+
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

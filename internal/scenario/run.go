@@ -35,6 +35,9 @@ type Result struct {
 	Detail     string
 	Matched    []eventindex.Doc
 	NearMisses []eventindex.Miss
+	// Accounting is the API's events against the documents found
+	// (completeness steps).
+	Accounting *Accounting `json:",omitempty"`
 }
 
 // Progress is told when a step starts (Done false) and ends.
@@ -46,6 +49,12 @@ type Runner struct {
 	REST     *rest.Config
 	Search   *eventindex.Searcher
 	Progress Progress
+	// Exporter, when set, is asked after each phase whether it had a
+	// document rejected for good.
+	Exporter Exporter
+	// KeyedByUID says documents are keyed by event uid, so each event has
+	// exactly one.
+	KeyedByUID bool
 
 	applier  *manifest.Applier
 	kube     kubernetes.Interface
@@ -266,7 +275,8 @@ func hasCondition(o *unstructured.Unstructured, cond string) (bool, string) {
 }
 
 // Phase runs a whole phase: apply, the document checks concurrently (so
-// each one's latency is its own), records, rises and workloads.
+// each one's latency is its own), records, rises, workloads, and then the
+// accounting of every event.
 func (r *Runner) Phase(ctx context.Context, p Phase) []Result {
 	res := []Result{r.Apply(ctx, p)}
 	if !res[0].Passed {
@@ -287,6 +297,16 @@ func (r *Runner) Phase(ctx context.Context, p Phase) []Result {
 	}
 	for _, w := range p.Workloads {
 		res = append(res, r.Workload(ctx, p, w))
+	}
+	return append(res, r.Accounted(ctx, p)...)
+}
+
+// Accounted ends every phase: every event of the scenario has its
+// document, and the exporter (when it tells) rejected none.
+func (r *Runner) Accounted(ctx context.Context, p Phase) []Result {
+	res := []Result{r.Completeness(ctx, p)}
+	if r.Exporter != nil {
+		res = append(res, r.Rejected(ctx, p))
 	}
 	return res
 }

@@ -63,6 +63,7 @@ and exits 2 when any is an error (0 with only warnings).
 	}
 	f := cmd.Flags()
 	f.StringVar(&in.Scenario, "scenario", "", "scenario directory (kustomizations and checks.yaml)")
+	f.BoolVar(&in.AllowOutsideScenario, "allow-outside-scenario", false, "let phases apply kustomizations outside the scenario directory")
 	f.StringVar(&in.ExporterConfig, "exporter-config", "", "exporter configuration or a Helm values file with a config: block")
 	f.StringVar(&in.Dashboards, "dashboards", "", "OpenSearch Dashboards saved-objects export (ndjson)")
 	f.StringVar(&in.DashboardID, "dashboard", "", "check only this dashboard (id or title)")

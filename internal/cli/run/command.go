@@ -28,6 +28,7 @@ import (
 type options struct {
 	env       harness.Flags
 	scenarios string
+	outside   bool
 	junit     string
 	json      string
 	html      string
@@ -55,6 +56,7 @@ Exit codes: 0 every check held; 1 a check failed; 2 usage or scenario error;
 	o.env.Register(goFlags, true)
 	cmd.Flags().AddGoFlagSet(goFlags)
 	cmd.Flags().StringVar(&o.scenarios, "scenarios", "", "scenario directory: kustomizations and checks.yaml (default: the built-in events scenarios)")
+	cmd.Flags().BoolVar(&o.outside, "allow-outside-scenario", false, "let phases apply kustomizations outside the scenario directory")
 	cmd.Flags().StringVar(&o.junit, "junit", "", "write a JUnit XML report here")
 	cmd.Flags().StringVar(&o.json, "json", "", "write a JSON report here")
 	cmd.Flags().StringVar(&o.html, "report", "", "write a self-contained HTML report here: checks, the dashboard's panels as charts, the event timeline")
@@ -90,11 +92,36 @@ func (p *printer) progress(r scenario.Result, done bool) {
 	}
 }
 
-func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) error {
+func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) (err error) {
 	s, err := o.load()
 	if err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
+	// A report that cannot be written is found before the environment is
+	// up, not after the whole run.
+	for _, path := range []string{o.junit, o.json, o.html} {
+		if path == "" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return exitcode.Errorf(exitcode.Usage, "cannot create the directory of the report %s: %v", path, err)
+		}
+	}
+	var rep *report.Run
+	var reportErrs []error
+	// Reports are written whatever happens; one that fails turns a pass
+	// into exit 2 with its path and cause.
+	defer func() {
+		if rep != nil {
+			reportErrs = append(reportErrs, o.writeReports(rep))
+		}
+		if rerr := errors.Join(reportErrs...); rerr != nil {
+			fmt.Fprintln(out, "✗ reports:", rerr)
+			if err == nil {
+				err = exitcode.Wrap(exitcode.Usage, rerr)
+			}
+		}
+	}()
 	envOpts, err := o.env.Options(log)
 	if err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
@@ -107,8 +134,7 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) e
 	}
 
 	p := &printer{w: out, start: time.Now()}
-	rep := &report.Run{Scenario: s.Name, Started: p.start, Cluster: envOpts.Cluster, OpenSearch: envOpts.OpenSearch}
-	defer func() { o.writeReports(rep, log) }()
+	rep = &report.Run{Scenario: s.Name, Started: p.start, Cluster: envOpts.Cluster, OpenSearch: envOpts.OpenSearch}
 
 	p.line("… environment: cluster %s, OpenSearch %s, exporter", envOpts.Cluster, envOpts.OpenSearch)
 	env, err := harness.Up(ctx, envOpts)
@@ -136,7 +162,7 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) e
 		}
 	}()
 
-	r, err := scenario.NewRunner(s, env.REST, env.Search, p.progress)
+	r, err := env.Runner(s, p.progress)
 	if err != nil {
 		return exitcode.Wrap(exitcode.Environment, err)
 	}
@@ -151,7 +177,7 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) e
 	}
 	if o.html != "" {
 		c, cancel := cleanup()
-		o.writeHTML(c, env, r, rep, log)
+		reportErrs = append(reportErrs, o.writeHTML(c, env, r, rep, log))
 		cancel()
 	}
 	if !o.env.Keep {
@@ -178,7 +204,7 @@ func (o *options) load() (*scenario.Scenario, error) {
 	if o.scenarios == "" {
 		return scenario.LoadFS(eventcheck.Content, eventcheck.DefaultScenario)
 	}
-	return scenario.LoadDir(o.scenarios)
+	return scenario.LoadDir(o.scenarios, scenario.AllowOutside(o.outside))
 }
 
 func failed(res []scenario.Result) int {
@@ -257,26 +283,22 @@ func indent(s string) string {
 
 // writeHTML writes the HTML report; the timeline is read from the index
 // before the scenario's objects are removed.
-func (o *options) writeHTML(ctx context.Context, env *harness.Env, r *scenario.Runner, rep *report.Run, log *slog.Logger) {
+func (o *options) writeHTML(ctx context.Context, env *harness.Env, r *scenario.Runner, rep *report.Run, log *slog.Logger) error {
 	q := eventindex.Query{}.And(eventindex.Term("metadata.namespace", r.S.Checks.Namespace), eventindex.TimeRange(rep.Started.Add(-time.Second), time.Time{}))
 	docs, err := env.Search.Search(ctx, q, 1000)
 	if err != nil {
 		log.Warn("timeline for the report", "err", err)
 	}
-	if err := report.WriteHTML(o.html, rep, r.Panels(), report.Timeline(docs, r.Workloads())); err != nil {
-		log.Error("HTML report", "err", err)
-	}
+	return report.WriteHTML(o.html, rep, r.Panels(), report.Timeline(docs, r.Workloads()))
 }
 
-func (o *options) writeReports(rep *report.Run, log *slog.Logger) {
+func (o *options) writeReports(rep *report.Run) error {
+	var errs []error
 	if o.json != "" {
-		if err := report.WriteJSON(o.json, rep); err != nil {
-			log.Error("JSON report", "err", err)
-		}
+		errs = append(errs, report.WriteJSON(o.json, rep))
 	}
 	if o.junit != "" {
-		if err := report.WriteJUnit(o.junit, rep); err != nil {
-			log.Error("JUnit report", "err", err)
-		}
+		errs = append(errs, report.WriteJUnit(o.junit, rep))
 	}
+	return errors.Join(errs...)
 }
