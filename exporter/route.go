@@ -87,3 +87,10 @@ func (r *router) match(pattern, value string) bool {
 	r.mu.Unlock()
 	return re.MatchString(value)
 }
+
+// Receivers says which receivers route sends an event about obj to, with
+// the exporter's own semantics (for tools that check a config without
+// running it).
+func Receivers(route config.Route, ev *corev1.Event, obj document.Object) map[string]bool {
+	return newRouter(route).receivers(ev, obj)
+}

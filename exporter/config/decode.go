@@ -34,6 +34,16 @@ func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) 
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, err // yaml's message carries the line number
 	}
+	return ParseDocument(&doc, lookupEnv)
+}
+
+// ParseDocument is Parse on a document already read (for example with
+// install-time overrides applied to it), so problems keep the lines of the
+// file it came from. ${VAR} references are expanded in place.
+func ParseDocument(doc *yaml.Node, lookupEnv func(string) (string, bool)) (*Config, error) {
+	if doc.Kind != yaml.DocumentNode {
+		doc = &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{doc}}
+	}
 	if len(doc.Content) == 0 {
 		return nil, errors.New("empty document")
 	}

@@ -22,10 +22,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 
+	"github.com/eventcheck/eventcheck/exporter"
 	"github.com/eventcheck/eventcheck/exporter/config"
 	"github.com/eventcheck/eventcheck/exporter/document"
 	"github.com/eventcheck/eventcheck/internal/dashboard"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
+	"github.com/eventcheck/eventcheck/internal/exportervalues"
 	"github.com/eventcheck/eventcheck/internal/manifest"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
@@ -34,6 +36,9 @@ import (
 const (
 	Error   = "error"
 	Warning = "warning"
+	// Info is said once and never fails lint: for example the objects of
+	// another pipeline's dashboards in the same export.
+	Info = "info"
 )
 
 // Finding is one thing wrong, located.
@@ -63,8 +68,11 @@ type Inputs struct {
 	// AllowOutsideScenario lets phases apply directories outside it.
 	AllowOutsideScenario bool
 	ExporterConfig       string // the exporter's config or a Helm values file
-	Dashboards           string // saved-objects ndjson
-	DashboardID          string
+	// Set are install-time overrides of the exporter config (Helm's
+	// --set syntax), as the workshop page passes them.
+	Set         []string
+	Dashboards  string // saved-objects ndjson
+	DashboardID string
 	// Cluster, when set, gets a server-side dry-run of every phase.
 	Cluster *rest.Config
 }
@@ -75,11 +83,15 @@ func Run(ctx context.Context, in Inputs) []Finding {
 	var cfg *config.Config
 	if in.ExporterConfig != "" {
 		var fs []Finding
-		cfg, fs = exporterConfig(in.ExporterConfig)
+		cfg, fs = exporterConfig(in.ExporterConfig, in.Set)
 		out = append(out, fs...)
 	}
 	if in.Scenario != "" {
-		out = append(out, scenarioFindings(ctx, in.Scenario, in.Cluster, scenario.AllowOutside(in.AllowOutsideScenario))...)
+		s, fs := scenarioFindings(ctx, in.Scenario, in.Cluster, scenario.AllowOutside(in.AllowOutsideScenario))
+		out = append(out, fs...)
+		if s != nil && cfg != nil {
+			out = append(out, routeFindings(in.ExporterConfig, cfg, s)...)
+		}
 	}
 	if in.Dashboards != "" {
 		out = append(out, dashboards(in.Dashboards, in.DashboardID, cfg)...)
@@ -114,14 +126,18 @@ func located(file string, err error) Finding {
 	return f
 }
 
-func exporterConfig(file string) (*config.Config, []Finding) {
+func exporterConfig(file string, set []string) (*config.Config, []Finding) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, []Finding{{File: file, Severity: Error, Message: err.Error()}}
 	}
+	values, err := exportervalues.Parse(file, data, set)
+	if err != nil {
+		return nil, []Finding{located(file, err)}
+	}
 	// Variables are the deployment's business: lint the shape, not the
 	// environment it runs in.
-	cfg, err := config.Parse(data, func(string) (string, bool) { return "set", true })
+	cfg, err := values.Config(func(string) (string, bool) { return "set", true })
 	var ps config.Problems
 	switch {
 	case errors.As(err, &ps):
@@ -162,7 +178,7 @@ func lineOf(data []byte, needles ...string) int {
 	return 0
 }
 
-func scenarioFindings(ctx context.Context, dir string, cluster *rest.Config, opts ...scenario.LoadOption) []Finding {
+func scenarioFindings(ctx context.Context, dir string, cluster *rest.Config, opts ...scenario.LoadOption) (*scenario.Scenario, []Finding) {
 	checksFile := filepath.Join(dir, scenario.ChecksFile)
 	s, err := scenario.LoadDir(dir, opts...)
 	var ps scenario.Problems
@@ -172,9 +188,9 @@ func scenarioFindings(ctx context.Context, dir string, cluster *rest.Config, opt
 		for i, p := range ps {
 			out[i] = Finding{File: p.File, Line: p.Line, Column: p.Column, Severity: Error, Message: p.Path + ": " + p.Message}
 		}
-		return out
+		return nil, out
 	case err != nil:
-		return []Finding{located(checksFile, err)}
+		return nil, []Finding{located(checksFile, err)}
 	}
 	data, _ := os.ReadFile(checksFile)
 	var out []Finding
@@ -220,7 +236,7 @@ func scenarioFindings(ctx context.Context, dir string, cluster *rest.Config, opt
 			}
 		}
 	}
-	return out
+	return s, out
 }
 
 func namespaceCreated(objs []*unstructured.Unstructured, ns string) bool {
@@ -240,13 +256,12 @@ func dashboards(file, id string, cfg *config.Config) []Finding {
 	indices := exporterIndices(cfg)
 	fields := DocumentFields()
 	var out []Finding
-	check := func(line int, title string, p dashboard.Panel) {
-		if !matchesAny(p.Index.Title, indices) {
-			out = append(out, Finding{File: file, Line: line, Severity: Error,
-				Message: fmt.Sprintf("%s: index pattern %q matches none of the exporter's indices %v", title, p.Index.Title, indices)})
-		}
+	// One finding per object and field, however often a panel reads it.
+	checkFields := func(line int, title string, p dashboard.Panel) {
+		seen := map[string]bool{}
 		for _, field := range p.Fields() {
-			if !fields.has(field) {
+			if !fields.has(field) && !seen[field] {
+				seen[field] = true
 				out = append(out, Finding{File: file, Line: line, Severity: Error,
 					Message: fmt.Sprintf("%s: field %q is not in the documents the exporter writes", title, field)})
 			}
@@ -261,10 +276,24 @@ func dashboards(file, id string, cfg *config.Config) []Finding {
 			if !p.Supported {
 				out = append(out, Finding{File: file, Line: p.Line, Severity: Warning, Message: fmt.Sprintf("%s: panel kind %q is not checked by eventcheck run", p.Title, p.Kind)})
 			}
-			check(p.Line, p.Title, p)
+			if !matchesAny(p.Index.Title, indices) {
+				out = append(out, Finding{File: file, Line: p.Line, Severity: Error,
+					Message: fmt.Sprintf("%s: index pattern %q matches none of the exporter's indices %v", p.Title, p.Index.Title, indices)})
+			}
+			checkFields(p.Line, p.Title, p)
 		}
 		return out
 	}
+	// An export holds the dashboards of several pipelines (events, pod
+	// logs, control-plane logs): only the objects that read what this
+	// exporter writes are its business. An object that reads the events'
+	// fields from another index is the events dashboard pointed wrong.
+	type other struct {
+		line, objects int
+	}
+	others := map[string]*other{}
+	var otherOrder []string
+	checked := 0
 	for _, o := range f.Order {
 		if o.Type != "visualization" && o.Type != "search" {
 			continue
@@ -274,9 +303,45 @@ func dashboards(file, id string, cfg *config.Config) []Finding {
 			out = append(out, fromDashboard(file, err))
 			continue
 		}
-		check(o.Line, o.Type+" "+p.Title, p)
+		title := o.Type + " " + p.Title
+		if matchesAny(p.Index.Title, indices) {
+			checked++
+			checkFields(o.Line, title, p)
+			continue
+		}
+		if readsEventFields(p, fields) {
+			out = append(out, Finding{File: file, Line: o.Line, Severity: Error,
+				Message: fmt.Sprintf("%s: reads event fields from index pattern %q, which this exporter does not write (it writes %v)", title, p.Index.Title, indices)})
+			continue
+		}
+		if others[p.Index.Title] == nil {
+			others[p.Index.Title] = &other{line: o.Line}
+			otherOrder = append(otherOrder, p.Index.Title)
+		}
+		others[p.Index.Title].objects++
+	}
+	for _, pattern := range otherOrder {
+		x := others[pattern]
+		out = append(out, Finding{File: file, Line: x.line, Severity: Info,
+			Message: fmt.Sprintf("index pattern %q (%d objects) is not written by this exporter (it writes %v): not checked", pattern, x.objects, indices)})
+	}
+	if checked == 0 && cfg != nil {
+		out = append(out, Finding{File: file, Severity: Warning,
+			Message: fmt.Sprintf("no visualization or search reads an index the exporter writes (%v)", indices)})
 	}
 	return out
+}
+
+// readsEventFields is true when every field a panel reads (and it reads
+// at least one) is a field of the event documents.
+func readsEventFields(p dashboard.Panel, fields fieldSet) bool {
+	fs := p.Fields()
+	for _, f := range fs {
+		if !fields.has(f) {
+			return false
+		}
+	}
+	return len(fs) > 0
 }
 
 var fileLine = regexp.MustCompile(`(?s)^[^\n]*?:(\d+): (.*)$`)
@@ -386,4 +451,56 @@ func DocumentFields() fieldSet {
 	}
 	walk("", m)
 	return set
+}
+
+// routeFindings warns when the exporter's route would not send to
+// OpenSearch what the scenario's checks expect: an event of the
+// scenario's namespace, or one of each type and reason a check looks for.
+func routeFindings(file string, cfg *config.Config, s *scenario.Scenario) []Finding {
+	openSearch := map[string]bool{}
+	for _, r := range cfg.Receivers {
+		if r.OpenSearch != nil {
+			openSearch[r.Name] = true
+		}
+	}
+	data, _ := os.ReadFile(file)
+	line := lineOf(data, "route:")
+	reaches := func(ev *corev1.Event) bool {
+		for name := range exporter.Receivers(cfg.Route, ev, document.Object{}) {
+			if openSearch[name] {
+				return true
+			}
+		}
+		return false
+	}
+	var out []Finding
+	ns := s.Checks.Namespace
+	if !reaches(&corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: ns}, Type: "Normal", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns}}) &&
+		!reaches(&corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: ns}, Type: "Warning", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns}}) {
+		return append(out, Finding{File: file, Line: line, Severity: Warning,
+			Message: fmt.Sprintf("the route sends no event of namespace %s (the scenario's) to an OpenSearch receiver: every check of the scenario would fail", ns)})
+	}
+	seen := map[string]bool{}
+	for _, p := range s.Checks.Phases {
+		for _, d := range p.Documents {
+			ev := &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace}, Type: d.Type, Reason: d.Reason,
+				InvolvedObject: corev1.ObjectReference{Kind: d.Kind, Name: d.NamePrefix, Namespace: d.Namespace}}
+			key := d.Namespace + "/" + d.Type + "/" + d.Reason + "/" + d.Kind
+			if seen[key] || reaches(ev) {
+				continue
+			}
+			seen[key] = true
+			out = append(out, Finding{File: file, Line: line, Severity: Warning,
+				Message: fmt.Sprintf("the route sends no %s %s event of %s in namespace %s to an OpenSearch receiver: check %s (phase %s) would fail",
+					orAny(d.Type), orAny(d.Reason), orAny(d.Kind), d.Namespace, d.Name, p.Name)})
+		}
+	}
+	return out
+}
+
+func orAny(s string) string {
+	if s == "" {
+		return "(any)"
+	}
+	return s
 }

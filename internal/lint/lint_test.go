@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -53,7 +54,7 @@ func TestEachFinding(t *testing.T) {
 		{"unused receiver, and an index the dashboard does not match", Inputs{ExporterConfig: "fixtures/lint/exporter-unused-receiver.yaml", Dashboards: "fixtures/dashboards/workshop.ndjson", DashboardID: "kubernetes-events"},
 			`exporter-unused-receiver.yaml:10: warning: receiver "forgotten" is not used by any route`, true},
 		{"index mismatch", Inputs{ExporterConfig: "fixtures/lint/exporter-unused-receiver.yaml", Dashboards: "fixtures/dashboards/workshop.ndjson"},
-			`index pattern "eks-kubernetes-events*" matches none of the exporter's indices [other-index]`, true},
+			`reads event fields from index pattern "eks-kubernetes-events*", which this exporter does not write (it writes [other-index])`, true},
 		{"field not in the documents", Inputs{Dashboards: "fixtures/lint/dashboards-bad-field.ndjson"}, `field "metadata.namespce.keyword" is not in the documents`, true},
 		{"missing index pattern", Inputs{Dashboards: "fixtures/dashboards/missing-index-pattern.ndjson"}, "missing-index-pattern.ndjson:1: error: visualization events-over-time uses index pattern eks-events-ip, which is not in the file", true},
 		{"malformed ndjson", Inputs{Dashboards: "fixtures/dashboards/malformed.ndjson"}, "malformed.ndjson:2: error:", true},
@@ -101,5 +102,96 @@ func TestDeDotOffIsAWarning(t *testing.T) {
 	}
 	if got := lines(Run(context.Background(), Inputs{ExporterConfig: "fixtures/exporter/config.yaml"})); strings.Contains(got, "deDot") {
 		t.Fatalf("deDot on, yet:\n%s", got)
+	}
+}
+
+// The workshop module as it ships: a values file with the misspelt key and
+// placeholders the page fills with --set, and one dashboards export for
+// three pipelines. Lint names the key; spelt right and with the page's
+// --set lines it is green, and the other pipelines' dashboards are info.
+func TestWorkshopModuleAsItShips(t *testing.T) {
+	t.Chdir("../..")
+	const module = "fixtures/workshop-module"
+	values := module + "/config/events-exporter-values.yaml"
+	in := Inputs{ExporterConfig: values, Dashboards: module + "/opensearch-dashboards.ndjson", Scenario: "scenarios/events"}
+	got := Run(context.Background(), in)
+	if !HasErrors(got) || !strings.Contains(lines(got), values+":13:3: error: config.maxEventsAgeSeconds: unknown field (did you mean maxEventAgeSeconds?)") {
+		t.Fatalf("as shipped:\n%s", lines(got))
+	}
+
+	data, err := os.ReadFile(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(fixed, []byte(strings.Replace(string(data), "maxEventsAgeSeconds: 3600", "maxEventAgeSeconds: 3600", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in.ExporterConfig = fixed
+	if got := lines(Run(context.Background(), in)); !strings.Contains(got, `hosts[0]: "ccc"`) {
+		t.Fatalf("without the page's --set, the placeholder host is an error:\n%s", got)
+	}
+	in.Set = []string{
+		"config.receivers[0].opensearch.hosts[0]=https://search-eks.eu-west-1.es.amazonaws.com:443",
+		"config.receivers[0].opensearch.username=admin,config.receivers[0].opensearch.password=s3cr3t",
+	}
+	got = Run(context.Background(), in)
+	if HasErrors(got) || strings.Count(lines(got), ": info: ") != 2 || len(got) != 2 {
+		t.Fatalf("right content with the page's --set lines: want only the two other pipelines as info:\n%s", lines(got))
+	}
+	for _, want := range []string{`index pattern "eks-pod-logs*" (3 objects) is not written`, `index pattern "eks-control-plane-logs*" (2 objects) is not written`} {
+		if !strings.Contains(lines(got), want) {
+			t.Errorf("findings lack %q", want)
+		}
+	}
+
+	// A --set that cannot be parsed names its key, never its value.
+	in.Set = []string{"config.receivers[0].opensearch.password=s3cr3t,w0rd"}
+	got = Run(context.Background(), in)
+	if !HasErrors(got) || strings.Contains(lines(got), "s3cr3t") || strings.Contains(lines(got), "w0rd") {
+		t.Fatalf("a bad --set leaks or passes:\n%s", lines(got))
+	}
+}
+
+// Content that is wrong is red (or warned about) before it runs: a route
+// that drops the scenario's namespace, and a config that writes another
+// index than the dashboards read.
+func TestWrongContentIsCaught(t *testing.T) {
+	t.Chdir("../..")
+	base := `config:
+  route:
+    routes:
+      - DROP
+        match:
+          - receiver: os
+  receivers:
+    - name: os
+      opensearch:
+        hosts: ["https://search.example:443"]
+        index: INDEX
+        deDot: true
+`
+	write := func(drop, index string) string {
+		p := filepath.Join(t.TempDir(), "values.yaml")
+		body := strings.NewReplacer("DROP", drop, "INDEX", index).Replace(base)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	dropped := Run(context.Background(), Inputs{ExporterConfig: write("drop: [{namespace: test}]", "eks-kubernetes-events"), Scenario: "scenarios/events"})
+	if !strings.Contains(lines(dropped), "warning: the route sends no event of namespace test (the scenario's) to an OpenSearch receiver") {
+		t.Errorf("a route that drops the scenario's namespace:\n%s", lines(dropped))
+	}
+	warnings := Run(context.Background(), Inputs{ExporterConfig: write("drop: [{type: Warning}]", "eks-kubernetes-events"), Scenario: "scenarios/events"})
+	if !strings.Contains(lines(warnings), "the route sends no Warning FailedMount event of Pod in namespace test to an OpenSearch receiver: check scenario-a-failed-mount (phase broken) would fail") {
+		t.Errorf("a route that drops Warnings:\n%s", lines(warnings))
+	}
+	other := Run(context.Background(), Inputs{ExporterConfig: write("drop: []", "k8s-events"), Dashboards: "fixtures/workshop-module/opensearch-dashboards.ndjson"})
+	if !HasErrors(other) || !strings.Contains(lines(other), `search Events: reads event fields from index pattern "eks-kubernetes-events*", which this exporter does not write (it writes [k8s-events])`) {
+		t.Errorf("dashboards reading another index:\n%s", lines(other))
+	}
+	if clean := Run(context.Background(), Inputs{ExporterConfig: write("drop: []", "eks-kubernetes-events"), Scenario: "scenarios/events"}); len(clean) != 0 {
+		t.Errorf("right content: %s", lines(clean))
 	}
 }

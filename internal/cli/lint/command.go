@@ -25,6 +25,8 @@ func Command(_ *slog.Logger) *cobra.Command {
 and exits 2 when any is an error (0 with only warnings).
 
   eventcheck lint --exporter-config values.yaml --dashboards dashboards.ndjson --scenario ./scenarios/events
+  eventcheck lint --exporter-config config/events-exporter-values.yaml \
+    --set config.receivers[0].opensearch.hosts[0]=https://search.example:443
   eventcheck lint --scenario ./module --kubeconfig ~/.kube/config   # plus a server-side dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,6 +67,7 @@ and exits 2 when any is an error (0 with only warnings).
 	f.StringVar(&in.Scenario, "scenario", "", "scenario directory (kustomizations and checks.yaml)")
 	f.BoolVar(&in.AllowOutsideScenario, "allow-outside-scenario", false, "let phases apply kustomizations outside the scenario directory")
 	f.StringVar(&in.ExporterConfig, "exporter-config", "", "exporter configuration or a Helm values file with a config: block")
+	f.StringArrayVar(&in.Set, "set", nil, "install-time override of the exporter config, as helm install --set takes it (repeatable), e.g. config.receivers[0].opensearch.hosts[0]=https://search.example")
 	f.StringVar(&in.Dashboards, "dashboards", "", "OpenSearch Dashboards saved-objects export (ndjson)")
 	f.StringVar(&in.DashboardID, "dashboard", "", "check only this dashboard (id or title)")
 	f.StringVar(&kubeconfig, "kubeconfig", "", "also dry-run every phase server-side on this cluster")

@@ -1,0 +1,349 @@
+// Package exportervalues is an events exporter configuration as workshop
+// content ships it: a Helm values file whose config: block is the
+// exporter's config (or a bare config), with the install-time --set
+// overrides of the workshop page applied with Helm's syntax and
+// precedence. The YAML tree is kept, so every problem still points at its
+// line in the file, and the whole configuration is what runs: only the
+// OpenSearch endpoint is replaced by the environment's.
+package exportervalues
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"helm.sh/helm/v4/pkg/strvals"
+
+	"github.com/eventcheck/eventcheck/exporter/config"
+	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+)
+
+// Values is a loaded configuration with its overrides applied.
+type Values struct {
+	// File is where it came from ("" for a built-in one).
+	File string
+	// Helm is true for a values file (the config is its config: block).
+	Helm bool
+	doc  *yaml.Node
+}
+
+// Load reads a values or config file and applies --set overrides.
+func Load(file string, set []string) (*Values, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("exporter config %s: %w", file, err)
+	}
+	return Parse(file, data, set)
+}
+
+// Parse reads a values or config document and applies --set overrides
+// (Helm's strvals: later ones win, and they win over the file). file
+// names it in errors.
+func Parse(file string, data []byte, set []string) (*Values, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("exporter config %s: %w", file, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("exporter config %s: want a mapping of settings (an exporter config, or Helm values with a config: block)", file)
+	}
+	v := &Values{File: file, doc: &doc, Helm: child(doc.Content[0], "config") != nil}
+	for _, s := range set {
+		overrides := map[string]any{}
+		if err := strvals.ParseInto(s, overrides); err != nil {
+			// strvals quotes parts of the value, which may be a password.
+			key, _, _ := strings.Cut(s, "=")
+			return nil, fmt.Errorf("--set %s=…: not key=value pairs as helm --set takes them (separate pairs with commas; write a comma inside a value as \\,)", key)
+		}
+		merge(doc.Content[0], overrides)
+		v.Helm = v.Helm || child(doc.Content[0], "config") != nil
+	}
+	return v, nil
+}
+
+// Config decodes the exporter config strictly, as our exporter reads it:
+// unknown keys and bad values are config.Problems with the file's lines.
+// ${VAR} references resolve with lookupEnv.
+func (v *Values) Config(lookupEnv func(string) (string, bool)) (*config.Config, error) {
+	cfg, err := config.ParseDocument(clone(v.doc), lookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("exporter config %s: %w", v.name(), err)
+	}
+	return cfg, nil
+}
+
+func (v *Values) name() string {
+	if v.File == "" {
+		return "(built in)"
+	}
+	return v.File
+}
+
+// configNode is the exporter config mapping of doc.
+func configNode(doc *yaml.Node) *yaml.Node {
+	root := doc.Content[0]
+	if c := child(root, "config"); c != nil {
+		return c
+	}
+	return root
+}
+
+// Receiver is what the checks need to know of an OpenSearch receiver,
+// read leniently (a third-party exporter may have keys ours does not).
+type Receiver struct {
+	Name        string
+	Index       string
+	IndexFormat string
+	// UseEventID is nil when the file does not say.
+	UseEventID *bool
+	DeDot      bool
+	Routed     bool
+}
+
+// Pattern is the index pattern of what the receiver writes: indexFormat's
+// {...} date parts become wildcards.
+func (r Receiver) Pattern() string {
+	if r.IndexFormat != "" {
+		return datePart.ReplaceAllString(r.IndexFormat, "*")
+	}
+	return r.Index
+}
+
+var datePart = regexp.MustCompile(`\{[^}]*\}`)
+
+// Receivers lists the OpenSearch receivers, each with whether a route
+// sends events to it.
+func (v *Values) Receivers() ([]Receiver, error) {
+	var loose struct {
+		Route     config.Route `yaml:"route"`
+		Receivers []struct {
+			Name       string `yaml:"name"`
+			OpenSearch *struct {
+				Index       string `yaml:"index"`
+				IndexFormat string `yaml:"indexFormat"`
+				UseEventID  *bool  `yaml:"useEventID"`
+				DeDot       bool   `yaml:"deDot"`
+			} `yaml:"opensearch"`
+		} `yaml:"receivers"`
+	}
+	if err := configNode(v.doc).Decode(&loose); err != nil {
+		return nil, fmt.Errorf("exporter config %s: %w", v.name(), err)
+	}
+	routed := loose.Route.ReceiverNames()
+	var out []Receiver
+	for _, r := range loose.Receivers {
+		if o := r.OpenSearch; o != nil {
+			out = append(out, Receiver{Name: r.Name, Index: o.Index, IndexFormat: o.IndexFormat, UseEventID: o.UseEventID, DeDot: o.DeDot, Routed: routed[r.Name]})
+		}
+	}
+	return out, nil
+}
+
+// Index is the index pattern the checks read: what the routed OpenSearch
+// receivers write, comma-separated when there are several.
+func (v *Values) Index() (string, error) {
+	rs, err := v.Receivers()
+	if err != nil {
+		return "", err
+	}
+	var patterns []string
+	for _, r := range rs {
+		if r.Routed && r.Pattern() != "" {
+			patterns = append(patterns, r.Pattern())
+		}
+	}
+	if len(patterns) == 0 {
+		return "", fmt.Errorf("exporter config %s: no route sends events to an OpenSearch receiver with an index", v.name())
+	}
+	return strings.Join(patterns, ","), nil
+}
+
+// KeyedByUID is true when every routed receiver keys documents by event
+// uid; a receiver that does not say gets def (ours: true; upstream: false).
+func (v *Values) KeyedByUID(def bool) bool {
+	rs, err := v.Receivers()
+	if err != nil {
+		return false
+	}
+	keyed := false
+	for _, r := range rs {
+		if !r.Routed {
+			continue
+		}
+		use := def
+		if r.UseEventID != nil {
+			use = *r.UseEventID
+		}
+		if !use {
+			return false
+		}
+		keyed = true
+	}
+	return keyed
+}
+
+// Endpoint is how the exporter reaches OpenSearch; PasswordFile, when set,
+// is written instead of the password (for exporters that read one).
+type Endpoint struct {
+	providers.Endpoint
+	PasswordFile string
+}
+
+// ForEndpoint returns a copy whose OpenSearch receivers all write to ep:
+// hosts, credentials, TLS and SigV4 replaced, everything else (index,
+// route, deDot, maxEventAgeSeconds, ...) kept as the content has it.
+func (v *Values) ForEndpoint(ep Endpoint) (*Values, error) {
+	out := &Values{File: v.File, Helm: v.Helm, doc: clone(v.doc)}
+	receivers := child(configNode(out.doc), "receivers")
+	if receivers == nil || receivers.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("exporter config %s: no receivers: list", v.name())
+	}
+	n := 0
+	for _, r := range receivers.Content {
+		recv := child(r, "opensearch")
+		if recv == nil || recv.Kind != yaml.MappingNode {
+			continue
+		}
+		n++
+		set := map[string]any{
+			"hosts":    []any{ep.URL},
+			"username": ep.Username,
+			"tls": map[string]any{"caFile": ep.TLS.CAFile, "certFile": ep.TLS.CertFile, "keyFile": ep.TLS.KeyFile,
+				"serverName": ep.TLS.ServerName, "insecureSkipVerify": ep.TLS.InsecureSkipVerify},
+		}
+		for _, k := range []string{"password", "passwordFile", "aws", "tls"} {
+			remove(recv, k)
+		}
+		switch {
+		case ep.Password != "" && ep.PasswordFile != "":
+			set["passwordFile"] = ep.PasswordFile
+		case ep.Password != "":
+			set["password"] = ep.Password
+		}
+		if ep.Username == "" {
+			remove(recv, "username")
+			delete(set, "username")
+		}
+		if ep.AWS != nil {
+			set["aws"] = map[string]any{"region": ep.AWS.Region, "service": ep.AWS.Service}
+		}
+		merge(recv, set)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("exporter config %s: no opensearch receiver to point at the environment's OpenSearch", v.name())
+	}
+	return out, nil
+}
+
+// ExporterConfig renders the exporter's config (the config: block of a
+// values file) as the exporter reads it.
+func (v *Values) ExporterConfig() ([]byte, error) {
+	return encode(configNode(v.doc))
+}
+
+// HelmValues renders the whole values document (a bare config becomes the
+// config: block of one).
+func (v *Values) HelmValues() ([]byte, error) {
+	if v.Helm {
+		return encode(v.doc.Content[0])
+	}
+	return encode(&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: "config"}, clone(v.doc).Content[0]}})
+}
+
+func encode(n *yaml.Node) ([]byte, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(n); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}
+
+// merge sets the values of overrides into a mapping node: maps merge key
+// by key, lists element by element (nil elements are left alone, as
+// strvals leaves them for indices it skipped), anything else replaces.
+// A replaced scalar keeps the line of the one it replaces.
+func merge(m *yaml.Node, overrides map[string]any) {
+	for k, val := range overrides {
+		cur := child(m, k)
+		if cur == nil {
+			cur = &yaml.Node{}
+			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k, Line: m.Line, Column: m.Column}, cur)
+			m.Kind = yaml.MappingNode
+		}
+		set(cur, val)
+	}
+}
+
+func set(n *yaml.Node, val any) {
+	line, col := n.Line, n.Column
+	switch x := val.(type) {
+	case map[string]any:
+		if n.Kind != yaml.MappingNode {
+			*n = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: line, Column: col}
+		}
+		merge(n, x)
+	case []any:
+		if n.Kind != yaml.SequenceNode {
+			*n = yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: line, Column: col}
+		}
+		for i, el := range x {
+			for len(n.Content) <= i {
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null", Line: line, Column: col})
+			}
+			if el != nil {
+				set(n.Content[i], el)
+			}
+		}
+	default:
+		var enc yaml.Node
+		if err := enc.Encode(x); err != nil {
+			enc = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: fmt.Sprint(x)}
+		}
+		*n = enc
+		if line > 0 {
+			n.Line, n.Column = line, col
+		}
+	}
+}
+
+// child is the value of key in a mapping node (nil if absent).
+func child(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func remove(m *yaml.Node, key string) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			return
+		}
+	}
+}
+
+// clone copies a node tree (aliases keep pointing into the copy's
+// original anchors, which are copied too only when reached directly).
+func clone(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, k := range n.Content {
+		c.Content[i] = clone(k)
+	}
+	return &c
+}
