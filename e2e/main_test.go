@@ -30,6 +30,7 @@ var (
 	flags        harness.Flags
 	scenariosDir = flag.String("scenarios", "", "scenario directory (default: the built-in events scenarios)")
 	outside      = flag.Bool("allow-outside-scenario", false, "let phases apply kustomizations outside the scenario directory")
+	checksFile   = flag.String("checks", "", "checks file instead of the scenario directory's checks.yaml (its apply: paths resolve against --scenarios)")
 )
 
 // envKey holds the running harness environment in the context.
@@ -46,7 +47,11 @@ func TestMain(m *testing.M) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	testenv = env.NewWithConfig(cfg)
 	testenv.Setup(func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-		opts, err := flags.Options(log)
+		s, err := loadScenario()
+		if err != nil {
+			return ctx, err
+		}
+		opts, err := flags.OptionsFor(log, s)
 		if err != nil {
 			return ctx, err
 		}
@@ -71,7 +76,11 @@ func TestMain(m *testing.M) {
 
 func loadScenario() (*scenario.Scenario, error) {
 	if *scenariosDir != "" {
-		return scenario.LoadDir(*scenariosDir, scenario.AllowOutside(*outside))
+		opts := []scenario.LoadOption{scenario.AllowOutside(*outside)}
+		if *checksFile != "" {
+			opts = append(opts, scenario.ChecksAt(*checksFile))
+		}
+		return scenario.LoadDir(*scenariosDir, opts...)
 	}
 	return scenario.LoadFS(eventcheck.Content, eventcheck.DefaultScenario)
 }

@@ -180,9 +180,13 @@ type Searcher struct {
 	Index  string
 }
 
-// NewSearcher searches the events index pattern.
-func NewSearcher(c *opensearchapi.Client) *Searcher {
-	return &Searcher{Client: c, Index: Pattern}
+// NewSearcher searches the index (or comma-separated patterns) an
+// exporter writes; "" means Pattern.
+func NewSearcher(c *opensearchapi.Client, index string) *Searcher {
+	if index == "" {
+		index = Pattern
+	}
+	return &Searcher{Client: c, Index: index}
 }
 
 // maxCandidates bounds one check's result set; a scenario namespace has
@@ -370,7 +374,7 @@ func (s *Searcher) search(ctx context.Context, body map[string]any) (*opensearch
 	}
 	allow := true
 	resp, err := s.Client.Search(ctx, &opensearchapi.SearchReq{
-		Indices: []string{s.Index},
+		Indices: strings.Split(s.Index, ","),
 		Body:    bytes.NewReader(data),
 		// Before the first event there is no index: that is zero results,
 		// not an error.

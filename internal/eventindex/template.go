@@ -37,8 +37,12 @@ var freeFormFields = []string{"involvedObject.labels", "involvedObject.annotatio
 
 const dateFormat = "strict_date_optional_time||epoch_millis"
 
-// Template is the body of the composable index template.
-func Template() map[string]any {
+// Template is the body of the composable index template for the given
+// index patterns (default: Pattern).
+func Template(patterns ...string) map[string]any {
+	if len(patterns) == 0 {
+		patterns = []string{Pattern}
+	}
 	props := map[string]any{}
 	for _, f := range dateFields {
 		setPath(props, f, map[string]any{"type": "date", "format": dateFormat})
@@ -48,7 +52,7 @@ func Template() map[string]any {
 	}
 	setPath(props, "count", map[string]any{"type": "long"})
 	return map[string]any{
-		"index_patterns": []string{Pattern},
+		"index_patterns": patterns,
 		"priority":       100,
 		"template": map[string]any{
 			"settings": map[string]any{
@@ -95,9 +99,19 @@ func setPath(props map[string]any, path string, mapping map[string]any) {
 	}
 }
 
-// ApplyTemplate installs (or replaces) the index template.
-func ApplyTemplate(ctx context.Context, c *opensearchapi.Client) error {
-	body, err := json.Marshal(Template())
+// ApplyTemplate installs (or replaces) the index template for the index
+// patterns an exporter writes (comma-separated patterns are split; none
+// means Pattern).
+func ApplyTemplate(ctx context.Context, c *opensearchapi.Client, patterns ...string) error {
+	var split []string
+	for _, p := range patterns {
+		for part := range strings.SplitSeq(p, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				split = append(split, part)
+			}
+		}
+	}
+	body, err := json.Marshal(Template(split...))
 	if err != nil {
 		return err
 	}

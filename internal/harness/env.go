@@ -4,28 +4,23 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/eventcheck/eventcheck/exporter"
-	"github.com/eventcheck/eventcheck/exporter/config"
-	"github.com/eventcheck/eventcheck/exporter/metrics"
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
-	"github.com/eventcheck/eventcheck/internal/exporterenv"
+	"github.com/eventcheck/eventcheck/internal/exporters"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
+	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
 	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
@@ -52,11 +47,9 @@ type Options struct {
 	ClusterOptions []cluster.Option
 	OpenSearch     string // OpenSearch provider name (auto, container, local, url)
 	OSOptions      []opensearch.Option
-	// ExporterImage is the exporter image for kubeconfig clusters (kind
-	// builds and loads its own).
-	ExporterImage string
-	// ExporterReadyTimeout bounds waiting for the exporter's /readyz.
-	ExporterReadyTimeout time.Duration
+	// Exporter is the exporter under test (builtin, process, existing).
+	Exporter        string
+	ExporterOptions []exporters.Option
 	// RequireRunning fails Up unless the cluster is already running.
 	RequireRunning bool
 	// ReuseOpenSearch connects to the OpenSearch `eventcheck env up`
@@ -79,8 +72,10 @@ type Env struct {
 	Search         *eventindex.Searcher
 	REST           *rest.Config
 	Kube           kubernetes.Interface
-	// Exporter is how to reach the exporter's probes and what it logged.
-	Exporter *Exporter
+	// Exporter is the exporter under test at work: the index it writes,
+	// its probes and log where it has them.
+	Exporter *exporters.Running
+	exporter exporters.Provider
 	// ReusedCluster is true when the cluster was already running (e.g.
 	// from `eventcheck env up`): Down leaves it alone.
 	ReusedCluster bool
@@ -90,29 +85,12 @@ type Env struct {
 
 type runner interface{ Running() bool }
 
-// Exporter is the running exporter, wherever it runs.
-type Exporter struct {
-	// Probes is the base URL of /readyz and /metrics (local mode), or ""
-	// when it runs in the cluster.
-	Probes  string
-	Metrics *metrics.Metrics
-	Log     *lockedBuffer
-	stop    func()
-	// podLogs reads the in-cluster exporter's logs.
-	podLogs func(context.Context) (string, error)
-	// KeyedByUID: its documents' ids are event UIDs.
-	KeyedByUID bool
-}
-
 // Up brings the environment up: cluster and OpenSearch in parallel, then
 // the index template and the exporter. On error, what was started is
 // stopped again.
 func Up(ctx context.Context, o Options) (env *Env, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if o.ExporterReadyTimeout == 0 {
-		o.ExporterReadyTimeout = 2 * time.Minute
 	}
 	env = &Env{log: o.Log}
 	// Everything below is undone on error, whatever fails first.
@@ -142,6 +120,9 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 		o.Log.Info("OpenSearch provider chosen", "provider", osName, "why", "follows the cluster provider "+clusterName)
 	}
 	env.ClusterKind = clusterName
+	if env.exporter, err = exporters.New(o.Exporter, append([]exporters.Option{exporters.WithLogger(o.Log)}, o.ExporterOptions...)...); err != nil {
+		return env, err
+	}
 	if env.Cluster, err = cluster.New(ctx, clusterName, append([]cluster.Option{cluster.WithLogger(o.Log)}, o.ClusterOptions...)...); err != nil {
 		return env, err
 	}
@@ -201,10 +182,6 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	if first != nil {
 		return env, first
 	}
-	env.Search = eventindex.NewSearcher(env.Instance.Client)
-	if err := eventindex.ApplyTemplate(ctx, env.Instance.Client); err != nil {
-		return env, err
-	}
 	if env.REST, err = env.Cluster.RESTConfig(); err != nil {
 		return env, err
 	}
@@ -212,108 +189,25 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	if env.Kube, err = kubernetes.NewForConfig(env.REST); err != nil {
 		return env, err
 	}
-	switch clusterName {
-	case cluster.Local:
-		err = env.runLocalExporter(ctx, o)
-	default:
-		err = env.deployExporter(ctx, o, clusterName)
+	t := exporters.Target{ClusterKind: clusterName, REST: env.REST, Kube: env.Kube, Kubeconfig: env.Cluster.Kubeconfig(),
+		LoadImageArchive: env.Cluster.LoadImageArchive, Endpoint: env.Instance.Endpoint, PodEndpoint: env.Instance.Endpoint, Client: env.Instance.Client}
+	if clusterName == cluster.Kind && env.OpenSearchKind == opensearch.Container {
+		// Pods reach the container on kind's network by its alias.
+		t.PodEndpoint.URL = "http://" + container.NetworkAlias + ":9200"
 	}
-	return env, err
-}
-
-// runLocalExporter runs the exporter in this process as its
-// ServiceAccount: the local cluster runs no pods.
-func (e *Env) runLocalExporter(ctx context.Context, o Options) error {
-	if err := exporterenv.ApplyRBAC(ctx, e.REST); err != nil {
-		return fmt.Errorf("exporter RBAC: %w", err)
+	if env.Exporter, err = env.exporter.Start(ctx, t); err != nil {
+		return env, fmt.Errorf("exporter (%s): %w", cmp.Or(o.Exporter, exporters.Builtin), err)
 	}
-	sa, err := exporterenv.ServiceAccountConfig(ctx, e.REST, 24*time.Hour)
-	if err != nil {
-		return err
-	}
-	cfg, err := exporterConfig(e.Instance.Endpoint)
-	if err != nil {
-		return err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	logs := &lockedBuffer{}
-	m := metrics.New()
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan error, 1)
-	go func() {
-		done <- exporter.Run(runCtx, cfg, sa, exporter.WithListener(l), exporter.WithMetrics(m),
-			exporter.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))))
-	}()
-	e.Exporter = &Exporter{Probes: "http://" + l.Addr().String(), Metrics: m, Log: logs, stop: func() { cancel(); <-done },
-		KeyedByUID: *cfg.Receivers[0].OpenSearch.UseEventID}
-	return e.waitExporterReady(ctx, o.ExporterReadyTimeout, done)
-}
-
-// exporterConfig points the exporter at the OpenSearch endpoint. deDot is
-// on, as in the workshop's values: label keys such as app and
-// app.kubernetes.io/name would otherwise collide in an index without our
-// template.
-func exporterConfig(ep opensearch.Endpoint) (*config.Config, error) {
-	y := fmt.Sprintf(`clusterName: eventcheck
-route: {routes: [{match: [{receiver: opensearch}]}]}
-receivers:
-  - name: opensearch
-    opensearch:
-      hosts: [%q]
-      index: %s
-      useEventID: true
-      deDot: true
-      username: %q
-      tls: {caFile: %q, certFile: %q, keyFile: %q, serverName: %q, insecureSkipVerify: %t}
-`, ep.URL, eventindex.Index, ep.Username, ep.TLS.CAFile, ep.TLS.CertFile, ep.TLS.KeyFile, ep.TLS.ServerName, ep.TLS.InsecureSkipVerify)
-	if ep.AWS != nil {
-		y += fmt.Sprintf("      aws: {region: %q, service: %q}\n", ep.AWS.Region, ep.AWS.Service)
-	}
-	cfg, err := config.Parse([]byte(y), func(string) (string, bool) { return "", false })
-	if err != nil {
-		return nil, fmt.Errorf("exporter config: %w", err)
-	}
-	cfg.Receivers[0].OpenSearch.Password = ep.Password // never rendered into text
-	return cfg, nil
-}
-
-func (e *Env) waitExporterReady(ctx context.Context, timeout time.Duration, died <-chan error) error {
-	deadline := time.Now().Add(timeout)
-	var last string
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-died:
-			return fmt.Errorf("the exporter stopped: %v; its log:\n%s", err, e.Exporter.Log.Tail(20))
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		resp, err := http.Get(e.Exporter.Probes + "/readyz")
-		if err != nil {
-			last = err.Error()
-			continue
-		}
-		body := make([]byte, 2048)
-		n, _ := resp.Body.Read(body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			e.log.Info("exporter ready", "probes", e.Exporter.Probes)
-			return nil
-		}
-		last = strings.TrimSpace(string(body[:n]))
-	}
-	return fmt.Errorf("the exporter was not ready within %s: /readyz says %q; its log:\n%s", timeout, last, e.Exporter.Log.Tail(20))
+	env.Search = eventindex.NewSearcher(env.Instance.Client, env.Exporter.Index)
+	return env, nil
 }
 
 // Down stops the exporter, OpenSearch and the cluster (each only if it was
 // created here).
 func (e *Env) Down(ctx context.Context) error {
 	var errs []error
-	if e.Exporter != nil && e.Exporter.stop != nil {
-		e.Exporter.stop()
+	if e.exporter != nil {
+		errs = append(errs, e.exporter.Stop(ctx))
 	}
 	if e.OpenSearch != nil {
 		errs = append(errs, e.OpenSearch.Stop(ctx))
@@ -337,13 +231,15 @@ func (e *Env) ExportLogs(ctx context.Context, dir string) error {
 		}
 	}
 	if e.OpenSearch != nil {
-		if err := e.OpenSearch.ExportLogs(ctx, filepath.Join(dir, "opensearch")); err != nil && !errors.Is(err, opensearchNotSupported) {
+		if err := e.OpenSearch.ExportLogs(ctx, filepath.Join(dir, "opensearch")); err != nil && !errors.Is(err, opensearch.ErrNotSupported) {
 			errs = append(errs, err)
 		}
 	}
-	if e.Exporter != nil && e.Exporter.Log != nil {
-		if err := os.MkdirAll(dir, 0o755); err == nil {
-			errs = append(errs, os.WriteFile(filepath.Join(dir, "exporter.log"), e.Exporter.Log.Bytes(), 0o644))
+	if e.Exporter != nil {
+		log, err := e.Exporter.LogText(ctx)
+		errs = append(errs, err)
+		if err := os.MkdirAll(dir, 0o755); err == nil && log != "" {
+			errs = append(errs, os.WriteFile(filepath.Join(dir, "exporter.log"), []byte(log), 0o644))
 		}
 	}
 	return errors.Join(errs...)
@@ -357,7 +253,18 @@ func (e *Env) Runner(s *scenario.Scenario, progress scenario.Progress) (*scenari
 		return nil, err
 	}
 	if e.Exporter != nil {
-		r.Exporter, r.KeyedByUID = e.Exporter, e.Exporter.KeyedByUID
+		r.KeyedByUID = e.Exporter.KeyedByUID
+		if e.Exporter.Rejections != nil {
+			r.Exporter = rejections(e.Exporter.Rejections)
+		}
 	}
 	return r, nil
+}
+
+// rejections tells a scenario what the exporter says it could not index.
+type rejections func(context.Context) (int64, []string, error)
+
+func (f rejections) Rejections(ctx context.Context) (scenario.Rejections, error) {
+	n, reasons, err := f(ctx)
+	return scenario.Rejections{Count: n, Reasons: reasons}, err
 }

@@ -9,7 +9,10 @@ import (
 	"strings"
 
 	"github.com/eventcheck/eventcheck/internal/cluster"
+	"github.com/eventcheck/eventcheck/internal/exporters"
+	"github.com/eventcheck/eventcheck/internal/exportervalues"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
+	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
 // Flags are the environment flags of `go test ./e2e` and `eventcheck run`,
@@ -40,10 +43,20 @@ type Flags struct {
 	JavaHome       string
 	OSDir          string
 
-	ExporterImage string
-	Keep          bool
-	Reuse         bool
+	Exporter        string
+	ExporterConfig  string
+	Set             stringList
+	ExporterCommand string
+	ExporterImage   string
+	Keep            bool
+	Reuse           bool
 }
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // Register defines the flags on fs. withKubeconfig is false under
 // e2e-framework, which defines --kubeconfig and --context itself.
@@ -73,6 +86,10 @@ func (f *Flags) Register(fs *flag.FlagSet, withKubeconfig bool) {
 	fs.StringVar(&f.OSZip, "opensearch-zip", "", "local OpenSearch distribution zip, for offline use")
 	fs.StringVar(&f.JavaHome, "java-home", "", "JDK for local OpenSearch (default: found)")
 	fs.StringVar(&f.OSDir, "opensearch-dir", "", "local OpenSearch run directory: config, data, logs (default: a fresh temporary one, removed after the run)")
+	fs.StringVar(&f.Exporter, "exporter", exporters.Builtin, "exporter under test: builtin (ours), process (any binary, see --exporter-command) or existing (already installed; nothing deployed)")
+	fs.StringVar(&f.ExporterConfig, "exporter-config", "", "the content's exporter config or Helm values file: what runs, with only the OpenSearch endpoint replaced (default: checks.yaml's exporter.values, else the built-in)")
+	fs.Var(&f.Set, "set", "install-time override of the exporter config as helm --set takes it (repeatable; applied after checks.yaml's exporter.set)")
+	fs.StringVar(&f.ExporterCommand, "exporter-command", "", "command of a process exporter; {config} and {kubeconfig} become the paths of its rendered config and kubeconfig")
 	fs.StringVar(&f.ExporterImage, "exporter-image", "", "exporter image for kubeconfig clusters")
 	fs.BoolVar(&f.Keep, "keep", false, "keep the environment and the scenario's objects after the run")
 	fs.BoolVar(&f.Reuse, "reuse", false, "use the cluster and OpenSearch that 'eventcheck env up' started (and leave them running)")
@@ -81,7 +98,11 @@ func (f *Flags) Register(fs *flag.FlagSet, withKubeconfig bool) {
 // Options turns the flags into harness options. The password comes from a
 // file or $OPENSEARCH_PASSWORD, never from the command line.
 func (f *Flags) Options(log *slog.Logger) (Options, error) {
-	o := Options{Cluster: f.Cluster, OpenSearch: f.OpenSearch, ExporterImage: f.ExporterImage, Log: log}
+	o := Options{Cluster: f.Cluster, OpenSearch: f.OpenSearch, Exporter: f.Exporter, Log: log,
+		ExporterOptions: []exporters.Option{exporters.WithImage(f.ExporterImage), exporters.WithCommand(f.ExporterCommand)}}
+	if !slices.Contains(exporters.Names, f.Exporter) {
+		return o, fmt.Errorf("--exporter %q: use one of %v", f.Exporter, exporters.Names)
+	}
 	if !slices.Contains(cluster.Names, f.Cluster) {
 		return o, fmt.Errorf("--cluster %q: use one of %v", f.Cluster, cluster.Names)
 	}
@@ -137,5 +158,45 @@ func (f *Flags) Options(log *slog.Logger) (Options, error) {
 	if f.OSDir != "" {
 		o.OSOptions = append(o.OSOptions, opensearch.WithDir(f.OSDir))
 	}
+	return o, nil
+}
+
+// OptionsFor is Options for a scenario: the exporter runs the content's
+// config — --exporter-config, else checks.yaml's exporter.values — with
+// checks.yaml's exporter.set and then --set applied.
+func (f *Flags) OptionsFor(log *slog.Logger, s *scenario.Scenario) (Options, error) {
+	o, err := f.Options(log)
+	if err != nil {
+		return o, err
+	}
+	file, set := f.ExporterConfig, []string(f.Set)
+	if e := s.Checks.Exporter; e != nil {
+		set = append(slices.Clone(e.Set), set...)
+		if file == "" {
+			file = s.ExporterValues
+		}
+	}
+	if file == "" {
+		if len(set) > 0 {
+			return o, fmt.Errorf("--set needs an exporter config to apply to: give --exporter-config or exporter.values in %s", s.ChecksFile)
+		}
+		return o, nil
+	}
+	v, err := exportervalues.Load(file, set)
+	if err != nil {
+		return o, err
+	}
+	if f.Exporter == exporters.Builtin {
+		// Ours reads it strictly: refused now, with its line, not after
+		// the environment is up. The endpoint is filled in as it will be.
+		filled, err := v.ForEndpoint(exportervalues.Endpoint{Endpoint: opensearch.Endpoint{URL: "http://127.0.0.1:9200"}})
+		if err == nil {
+			_, err = filled.Config(os.LookupEnv)
+		}
+		if err != nil {
+			return o, err
+		}
+	}
+	o.ExporterOptions = append(o.ExporterOptions, exporters.WithValues(v))
 	return o, nil
 }

@@ -65,6 +65,8 @@ func (f Finding) String() string {
 // Inputs say what to lint; any subset.
 type Inputs struct {
 	Scenario string
+	// Checks is a checks file to use instead of the scenario's own.
+	Checks string
 	// AllowOutsideScenario lets phases apply directories outside it.
 	AllowOutsideScenario bool
 	ExporterConfig       string // the exporter's config or a Helm values file
@@ -87,7 +89,11 @@ func Run(ctx context.Context, in Inputs) []Finding {
 		out = append(out, fs...)
 	}
 	if in.Scenario != "" {
-		s, fs := scenarioFindings(ctx, in.Scenario, in.Cluster, scenario.AllowOutside(in.AllowOutsideScenario))
+		opts := []scenario.LoadOption{scenario.AllowOutside(in.AllowOutsideScenario)}
+		if in.Checks != "" {
+			opts = append(opts, scenario.ChecksAt(in.Checks))
+		}
+		s, fs := scenarioFindings(ctx, in.Scenario, in.Checks, in.Cluster, opts...)
 		out = append(out, fs...)
 		if s != nil && cfg != nil {
 			out = append(out, routeFindings(in.ExporterConfig, cfg, s)...)
@@ -178,8 +184,10 @@ func lineOf(data []byte, needles ...string) int {
 	return 0
 }
 
-func scenarioFindings(ctx context.Context, dir string, cluster *rest.Config, opts ...scenario.LoadOption) (*scenario.Scenario, []Finding) {
-	checksFile := filepath.Join(dir, scenario.ChecksFile)
+func scenarioFindings(ctx context.Context, dir, checksFile string, cluster *rest.Config, opts ...scenario.LoadOption) (*scenario.Scenario, []Finding) {
+	if checksFile == "" {
+		checksFile = filepath.Join(dir, scenario.ChecksFile)
+	}
 	s, err := scenario.LoadDir(dir, opts...)
 	var ps scenario.Problems
 	switch {

@@ -3,8 +3,10 @@
 package logtail
 
 import (
+	"bytes"
 	"os"
 	"strings"
+	"sync"
 )
 
 // Lines returns the last n lines of s.
@@ -24,3 +26,25 @@ func File(path string, n int) string {
 	}
 	return Lines(string(data), n)
 }
+
+// Buffer collects a log safely from several goroutines.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Bytes returns a copy of the log.
+func (b *Buffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+// Tail returns the last n lines.
+func (b *Buffer) Tail(n int) string { return Lines(string(b.Bytes()), n) }

@@ -1,5 +1,6 @@
 // Package procstat reads process facts from /proc for tests and
-// benchmarks: a process tree, its listening ports, resident memory.
+// benchmarks (a process tree, its listening ports, resident memory) and
+// stops the process groups we start.
 package procstat
 
 import (
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Descendants returns pid and every process below it.
@@ -92,3 +95,16 @@ func RSS(pids ...int) int64 {
 
 // MiB converts bytes to mebibytes.
 func MiB(b int64) float64 { return float64(b) / (1 << 20) }
+
+// StopGroup ends the process group pid leads: SIGTERM, then SIGKILL when
+// it has not exited within grace. exited delivers (or is closed) once the
+// leader has been waited for.
+func StopGroup(pid int, exited <-chan error, grace time.Duration) {
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-exited
+	}
+}

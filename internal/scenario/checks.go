@@ -35,6 +35,15 @@ type Checks struct {
 	Dashboard  *DashboardCheck `yaml:"dashboard"`
 	// Completeness is checked at the end of every phase unless disabled.
 	Completeness Completeness `yaml:"completeness"`
+	// Exporter is the content's exporter configuration that runs.
+	Exporter *ExporterConfig `yaml:"exporter"`
+}
+
+// ExporterConfig names the exporter config the content ships (relative to
+// checks.yaml) and the install-time overrides its page passes.
+type ExporterConfig struct {
+	Values string   `yaml:"values"` // an exporter config or Helm values file
+	Set    []string `yaml:"set"`    // helm --set style overrides, in order
 }
 
 // Completeness: every Event the API holds for the scenario has its
@@ -122,12 +131,28 @@ type Scenario struct {
 	Objects map[string][]*unstructured.Unstructured
 	// Dashboard to check, if checks.yaml names one.
 	Dashboard *dashboard.Dashboard
+	// ChecksFile is where the checks were read.
+	ChecksFile string
+	// ExporterValues is the path of checks.yaml's exporter.values, made
+	// absolute ("" when it names none).
+	ExporterValues string
 }
 
 // LoadOption changes how a scenario is loaded.
 type LoadOption func(*loadOptions)
 
-type loadOptions struct{ allowOutside bool }
+type loadOptions struct {
+	allowOutside bool
+	checksFile   string
+}
+
+// ChecksAt reads the checks from path instead of the scenario
+// directory's checks.yaml (a gate repository keeps its checks beside a
+// module it does not own); apply: paths still resolve against the
+// scenario directory, the checks' other paths against path's directory.
+func ChecksAt(path string) LoadOption {
+	return func(o *loadOptions) { o.checksFile = path }
+}
 
 // AllowOutside lets phases apply kustomizations outside the scenario
 // directory (a layout whose checks sit apart from its manifests).
@@ -174,6 +199,10 @@ func LoadFS(src fs.FS, dir string, opts ...LoadOption) (*Scenario, error) {
 
 func load(fsys filesys.FileSystem, dir string, o loadOptions) (*Scenario, error) {
 	file := path.Join(dir, ChecksFile)
+	if o.checksFile != "" {
+		file = o.checksFile
+	}
+	checksDir := path.Dir(file)
 	data, err := fsys.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s has no %s: %w", dir, ChecksFile, err)
@@ -191,9 +220,19 @@ func load(fsys filesys.FileSystem, dir string, o loadOptions) (*Scenario, error)
 	if err := c.validate(file, &root, o); err != nil {
 		return nil, err
 	}
-	s := &Scenario{Name: path.Base(dir), FS: fsys, Dir: dir, Checks: c, Objects: map[string][]*unstructured.Unstructured{}}
+	s := &Scenario{Name: path.Base(dir), FS: fsys, Dir: dir, Checks: c, ChecksFile: file, Objects: map[string][]*unstructured.Unstructured{}}
+	if e := c.Exporter; e != nil && e.Values != "" {
+		s.ExporterValues = e.Values
+		if !path.IsAbs(e.Values) {
+			s.ExporterValues = path.Join(checksDir, e.Values)
+		}
+		if !fsys.Exists(s.ExporterValues) {
+			line, col := position(&root, "exporter.values")
+			return nil, Problems{{File: file, Line: line, Column: col, Path: "exporter.values", Message: fmt.Sprintf("%s does not exist (paths are relative to this file)", s.ExporterValues)}}
+		}
+	}
 	if d := c.Dashboard; d != nil {
-		file := path.Join(dir, d.File)
+		file := path.Join(checksDir, d.File)
 		data, err := fsys.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("%s: dashboard.file: %w", path.Join(dir, ChecksFile), err)

@@ -65,6 +65,7 @@ and exits 2 when any is an error (0 with only warnings).
 	}
 	f := cmd.Flags()
 	f.StringVar(&in.Scenario, "scenario", "", "scenario directory (kustomizations and checks.yaml)")
+	f.StringVar(&in.Checks, "checks", "", "checks file to use instead of the scenario directory's checks.yaml")
 	f.BoolVar(&in.AllowOutsideScenario, "allow-outside-scenario", false, "let phases apply kustomizations outside the scenario directory")
 	f.StringVar(&in.ExporterConfig, "exporter-config", "", "exporter configuration or a Helm values file with a config: block")
 	f.StringArrayVar(&in.Set, "set", nil, "install-time override of the exporter config, as helm install --set takes it (repeatable), e.g. config.receivers[0].opensearch.hosts[0]=https://search.example")

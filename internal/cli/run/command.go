@@ -21,6 +21,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/harness"
+	"github.com/eventcheck/eventcheck/internal/logtail"
 	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
@@ -28,6 +29,7 @@ import (
 type options struct {
 	env       harness.Flags
 	scenarios string
+	checks    string
 	outside   bool
 	junit     string
 	json      string
@@ -56,6 +58,7 @@ Exit codes: 0 every check held; 1 a check failed; 2 usage or scenario error;
 	o.env.Register(goFlags, true)
 	cmd.Flags().AddGoFlagSet(goFlags)
 	cmd.Flags().StringVar(&o.scenarios, "scenarios", "", "scenario directory: kustomizations and checks.yaml (default: the built-in events scenarios)")
+	cmd.Flags().StringVar(&o.checks, "checks", "", "checks file to run instead of the scenario directory's checks.yaml (its apply: paths resolve against --scenarios)")
 	cmd.Flags().BoolVar(&o.outside, "allow-outside-scenario", false, "let phases apply kustomizations outside the scenario directory")
 	cmd.Flags().StringVar(&o.junit, "junit", "", "write a JUnit XML report here")
 	cmd.Flags().StringVar(&o.json, "json", "", "write a JSON report here")
@@ -122,7 +125,7 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) (
 			}
 		}
 	}()
-	envOpts, err := o.env.Options(log)
+	envOpts, err := o.env.OptionsFor(log, s)
 	if err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
@@ -202,9 +205,16 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) (
 
 func (o *options) load() (*scenario.Scenario, error) {
 	if o.scenarios == "" {
+		if o.checks != "" {
+			return nil, errors.New("--checks needs --scenarios: the directory its apply: paths are in")
+		}
 		return scenario.LoadFS(eventcheck.Content, eventcheck.DefaultScenario)
 	}
-	return scenario.LoadDir(o.scenarios, scenario.AllowOutside(o.outside))
+	opts := []scenario.LoadOption{scenario.AllowOutside(o.outside)}
+	if o.checks != "" {
+		opts = append(opts, scenario.ChecksAt(o.checks))
+	}
+	return scenario.LoadDir(o.scenarios, opts...)
 }
 
 func failed(res []scenario.Result) int {
@@ -233,15 +243,22 @@ func (o *options) diagnose(ctx context.Context, env *harness.Env, r *scenario.Ru
 		}
 	}
 	b.WriteString(r.Diagnose(ctx))
-	if env.Exporter != nil && env.Exporter.Probes != "" {
-		for _, path := range []string{"/readyz", "/metrics"} {
-			body := get(ctx, env.Exporter.Probes+path)
-			if path == "/metrics" {
-				body = exporterMetrics(body)
+	if x := env.Exporter; x != nil {
+		if x.Probes != "" {
+			for _, path := range []string{"/readyz", "/metrics"} {
+				body := get(ctx, x.Probes+path)
+				if path == "/metrics" {
+					body = exporterMetrics(body)
+				}
+				fmt.Fprintf(&b, "exporter %s:\n%s\n", path, indent(body))
 			}
-			fmt.Fprintf(&b, "exporter %s:\n%s\n", path, indent(body))
 		}
-		fmt.Fprintf(&b, "exporter log (last lines):\n%s\n", indent(env.Exporter.Log.Tail(20)))
+		if log, err := x.LogText(ctx); err != nil {
+			fmt.Fprintf(&b, "exporter log: %v\n", err)
+		} else if log != "" {
+			fmt.Fprintf(&b, "exporter log (last lines):\n%s\n", indent(logtail.Lines(log, 20)))
+		}
+		fmt.Fprintf(&b, "exporter writes: %s\n", x.Index)
 	}
 	if o.artifacts != "" {
 		if err := os.MkdirAll(o.artifacts, 0o755); err == nil {

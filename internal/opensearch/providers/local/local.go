@@ -17,6 +17,7 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/logtail"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/procstat"
 )
 
 // stopTimeout bounds Stop before SIGKILL.
@@ -334,13 +335,7 @@ func (p *provider) Stop(context.Context) error {
 	if p.cmd == nil {
 		return nil
 	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(stopTimeout):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.exited
-	}
+	procstat.StopGroup(p.cmd.Process.Pid, p.exited, stopTimeout)
 	p.cmd = nil
 	if p.tempRun {
 		return os.RemoveAll(p.runDir)

@@ -1,53 +1,35 @@
-package harness
+package builtin
 
 import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/eventcheck/eventcheck/exporter/config"
-	"github.com/eventcheck/eventcheck/internal/opensearch"
+	"github.com/eventcheck/eventcheck/internal/exportervalues"
+	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
 )
-
-// The config written into the in-cluster ConfigMap must read back through
-// the exporter's strict decoder, and carry no password.
-func TestExporterConfigRoundTripsThroughTheStrictDecoder(t *testing.T) {
-	ep := opensearch.Endpoint{URL: "https://search.example:443", Username: "admin", Password: "pa$$word"}
-	cfg, err := exporterConfig(ep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Receivers[0].OpenSearch.Password != "pa$$word" {
-		t.Fatal("password not passed to the in-process exporter")
-	}
-	cfg.Receivers[0].OpenSearch.Password = ""
-	cfg.Receivers[0].OpenSearch.PasswordFile = "/etc/opensearch-credentials/password"
-	data, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(data), "pa$$word") {
-		t.Fatal("password in the ConfigMap")
-	}
-	back, err := config.Parse(data, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatalf("config does not read back: %v\n%s", err, data)
-	}
-	o := back.Receivers[0].OpenSearch
-	if o.Hosts[0] != ep.URL || o.Username != "admin" || o.PasswordFile == "" || o.Index != "eks-kubernetes-events" {
-		t.Fatalf("read back %+v", o)
-	}
-}
 
 // What the kind and kubeconfig paths apply, checked without a cluster.
 func TestExporterObjectsWireImageConfigAndSecret(t *testing.T) {
-	ep := opensearch.Endpoint{URL: "http://opensearch:9200", Username: "admin", Password: "s3cret"}
-	objs, err := exporterObjects("registry.example/events-exporter:v1", ep)
+	ep := osproviders.Endpoint{URL: "http://opensearch:9200", Username: "admin", Password: "s3cret"}
+	// The content's values, as a workshop ships them: they are what runs.
+	values, err := exportervalues.Parse("values.yaml", []byte(`config:
+  maxEventAgeSeconds: 600
+  route: {routes: [{match: [{receiver: os}]}]}
+  receivers:
+    - name: os
+      opensearch: {hosts: [ccc], username: aaa, password: bbb, index: k8s-events, deDot: true}
+image: {repository: somewhere/else}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := objects("registry.example/events-exporter:v1", values, ep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,15 +42,16 @@ func TestExporterObjectsWireImageConfigAndSecret(t *testing.T) {
 		switch o.GetKind() {
 		case "ConfigMap":
 			cfgYAML, _, _ := unstructured.NestedString(o.Object, "data", "config.yaml")
-			if strings.Contains(cfgYAML, "s3cret") {
+			if strings.Contains(cfgYAML, "s3cret") || strings.Contains(cfgYAML, "bbb") {
 				t.Fatal("password in the ConfigMap")
 			}
 			cfg, err := config.Parse([]byte(cfgYAML), func(string) (string, bool) { return "", false })
 			if err != nil {
 				t.Fatalf("ConfigMap config does not decode: %v", err)
 			}
-			if o := cfg.Receivers[0].OpenSearch; o.Hosts[0] != ep.URL || o.PasswordFile != "/etc/opensearch-credentials/password" {
-				t.Fatalf("config %+v", o)
+			if o := cfg.Receivers[0].OpenSearch; o.Hosts[0] != ep.URL || o.PasswordFile != "/etc/opensearch-credentials/password" ||
+				o.Username != "admin" || o.Index != "k8s-events" || !o.DeDot || cfg.MaxEventAgeSeconds != 600 {
+				t.Fatalf("config %+v / %+v", cfg, o)
 			}
 		case "Secret":
 			if pw, _, _ := unstructured.NestedString(o.Object, "stringData", "password"); pw != "s3cret" {

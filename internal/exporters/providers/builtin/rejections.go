@@ -1,4 +1,4 @@
-package harness
+package builtin
 
 import (
 	"cmp"
@@ -11,47 +11,17 @@ import (
 	"strconv"
 	"strings"
 
-	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/eventcheck/eventcheck/exporter/sink"
 	"github.com/eventcheck/eventcheck/internal/exporterenv"
-	"github.com/eventcheck/eventcheck/internal/scenario"
+	"github.com/eventcheck/eventcheck/internal/exporters/providers"
 )
-
-// Rejections says how many documents OpenSearch rejected for good and
-// why: the count from the exporter's metrics when it runs in this process,
-// else from its log, which has one line per rejected document.
-func (x *Exporter) Rejections(ctx context.Context) (scenario.Rejections, error) {
-	log, err := x.logText(ctx)
-	if err != nil {
-		return scenario.Rejections{}, err
-	}
-	rej := rejectionsIn(log)
-	if x.Metrics != nil {
-		var m dto.Metric
-		if err := x.Metrics.DocumentsFailed.Write(&m); err != nil {
-			return rej, err
-		}
-		rej.Count = int64(m.GetCounter().GetValue())
-	}
-	return rej, nil
-}
-
-func (x *Exporter) logText(ctx context.Context) (string, error) {
-	if x.podLogs != nil {
-		return x.podLogs(ctx)
-	}
-	if x.Log == nil {
-		return "", nil
-	}
-	return string(x.Log.Bytes()), nil
-}
 
 // podLogs reads the logs of every exporter pod (a standby of leader
 // election logs nothing it did not do).
-func podLogs(kube kubernetes.Interface) func(context.Context) (string, error) {
+func podLogs(t providers.Target) func(context.Context) (string, error) {
+	kube := t.Kube
 	return func(ctx context.Context) (string, error) {
 		pods, err := kube.CoreV1().Pods(exporterenv.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=events-exporter"})
 		if err != nil {
@@ -77,14 +47,13 @@ var textReason = regexp.MustCompile(`\breason=("(?:[^"\\]|\\.)*"|\S+)`)
 
 // rejectionsIn counts the exporter's rejection lines (slog JSON or text)
 // and collects their distinct reasons, most frequent first.
-func rejectionsIn(log string) scenario.Rejections {
-	var rej scenario.Rejections
+func rejectionsIn(log string) (count int64, reasons []string) {
 	byReason := map[string]int{}
 	for line := range strings.Lines(log) {
 		if !strings.Contains(line, sink.RejectedMessage) {
 			continue
 		}
-		rej.Count++
+		count++
 		var reason string
 		var rec struct {
 			Reason string `json:"reason"`
@@ -109,7 +78,7 @@ func rejectionsIn(log string) scenario.Rejections {
 	}
 	slices.SortFunc(all, func(a, b kv) int { return cmp.Or(b.n-a.n, strings.Compare(a.reason, b.reason)) })
 	for _, x := range all {
-		rej.Reasons = append(rej.Reasons, fmt.Sprintf("%s (×%d)", cmp.Or(x.reason, "no reason given"), x.n))
+		reasons = append(reasons, fmt.Sprintf("%s (×%d)", cmp.Or(x.reason, "no reason given"), x.n))
 	}
-	return rej
+	return count, reasons
 }
