@@ -156,6 +156,17 @@ func Run(ctx context.Context, c Config) error {
 	); err != nil {
 		return err
 	}
+	// The controllers pick their APIs from discovery when they start: the
+	// scheduler writes its events through events.k8s.io/v1 only if it is
+	// served then (as on a real cluster, where those events carry
+	// eventTime and no lastTimestamp). So they start once the apiserver
+	// serves every group.
+	apiCtx, cancelAPI := context.WithTimeout(ctx, c.ReadyTimeout)
+	err = waitAPIServed(apiCtx, certs.Kubeconfigs["admin"], children[0])
+	cancelAPI()
+	if err != nil {
+		return fmt.Errorf("%w (component logs in %s)", err, filepath.Join(dir, LogsDir))
+	}
 	if err := spawn("kube-controller-manager", "kube-controller-manager",
 		"--kubeconfig="+certs.Kubeconfigs["controller-manager"],
 		"--secure-port=0",
@@ -383,6 +394,47 @@ func stopGroup(log *slog.Logger, group []*child) {
 			<-ch.done
 		}
 	}
+}
+
+// waitAPIServed returns once the apiserver is ready and discovery serves
+// every group, events.k8s.io/v1 among them; it fails at once if the
+// apiserver exits.
+func waitAPIServed(ctx context.Context, kubeconfig string, apiserver *child) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.Timeout = 5 * time.Second
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var last error
+	err = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		select {
+		case err := <-apiserver.done:
+			return false, fmt.Errorf("kube-apiserver exited (%v); last lines of %s:\n%s", err, apiserver.log, tail(apiserver.log, 20))
+		default:
+		}
+		if body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err != nil {
+			last = fmt.Errorf("apiserver not ready: %v %s", err, body)
+			return false, nil
+		}
+		// A partial answer (some aggregated group failing) is not served.
+		if _, err := client.Discovery().ServerResourcesForGroupVersion("events.k8s.io/v1"); err != nil {
+			last = fmt.Errorf("events.k8s.io/v1 not served yet: %w", err)
+			return false, nil
+		}
+		if _, _, err := client.Discovery().ServerGroupsAndResources(); err != nil {
+			last = fmt.Errorf("discovery incomplete: %w", err)
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil && last != nil && wait.Interrupted(err) {
+		return fmt.Errorf("the apiserver did not serve every API group in time: %w", last)
+	}
+	return err
 }
 
 // waitReady returns when the apiserver is ready, every node is Ready and

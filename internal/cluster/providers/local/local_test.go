@@ -139,6 +139,29 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 	waitForEvent(t, cs, ns, "FailedScheduling", "scenario-c", "0/3 nodes are available: 3 Insufficient cpu", start)
 	t.Logf("three failures reported %s after apply", time.Since(start).Round(time.Millisecond))
 
+	// As on a real cluster, the scheduler writes through events.k8s.io/v1:
+	// read through core/v1 its events have eventTime and a reporting
+	// controller, and no lastTimestamp (the case an exporter that copies
+	// lastTimestamp as it is gets wrong).
+	events, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheduling := 0
+	for _, e := range events.Items {
+		if e.Reason != "FailedScheduling" {
+			continue
+		}
+		scheduling++
+		if e.EventTime.IsZero() || e.ReportingController == "" || !e.LastTimestamp.IsZero() {
+			t.Errorf("FailedScheduling event %s: eventTime %v, reportingController %q, lastTimestamp %v; want it written through events.k8s.io/v1",
+				e.Name, e.EventTime, e.ReportingController, e.LastTimestamp)
+		}
+	}
+	if scheduling == 0 {
+		t.Error("no FailedScheduling event listed")
+	}
+
 	fixes := map[string]string{
 		"scenario-a": `[{"op":"replace","path":"/spec/template/spec/volumes/0/secret/secretName","value":"some-secret"}]`,
 		"scenario-b": `[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx"}]`,
