@@ -62,6 +62,20 @@ func TestWorkshopEvents(t *testing.T) {
 				return ctx
 			})
 		}
+		for _, u := range p.Updates {
+			f = f.Assess(u.Name, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+				r := ctx.Value(runnerKey{}).(*scenario.Runner)
+				check(ctx, t, r, r.Update(ctx, p, u))
+				return ctx
+			})
+		}
+		for _, e := range p.Enrichment {
+			f = f.Assess(e.Name, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+				r := ctx.Value(runnerKey{}).(*scenario.Runner)
+				check(ctx, t, r, r.Enrichment(ctx, p, e))
+				return ctx
+			})
+		}
 		for _, w := range p.Workloads {
 			f = f.Assess(fmt.Sprintf("%s %s %s", w.Kind, w.Name, w.Condition), func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 				r := ctx.Value(runnerKey{}).(*scenario.Runner)

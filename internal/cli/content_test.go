@@ -104,6 +104,52 @@ phases:
 			t.Fatalf("exit %d\n%s", code, out)
 		}
 	})
+	t.Run("a naive exporter fails exactly the checks for its defects", func(t *testing.T) {
+		naive := filepath.Join(dir, "naive-exporter")
+		if out, err := exec.Command("go", "build", "-o", naive, "../../fixtures/naive-exporter").CombinedOutput(); err != nil {
+			t.Fatalf("building the naive exporter: %v\n%s", err, out)
+		}
+		dashboards, _ := filepath.Abs("../../fixtures/dashboards/workshop.ndjson")
+		defects := filepath.Join(dir, "defect-checks.yaml")
+		if err := os.WriteFile(defects, []byte(`apiVersion: eventcheck.dev/v1
+kind: Checks
+namespace: test
+completeness: {timeout: 8s}
+phases:
+  - name: broken
+    apply: base
+    documents:
+      - {name: scenario-a-failed-mount, type: Warning, reason: FailedMount, kind: Pod, namePrefix: scenario-a, message: 'secret "misspelt-secret-name" not found', timeout: 8s}
+      - {name: scenario-c-failed-scheduling, type: Warning, reason: FailedScheduling, kind: Pod, namePrefix: scenario-c, messageRegexp: 'Insufficient cpu', timeout: 8s}
+    updates:
+      - {name: failed-mount-count-follows, reason: FailedMount, kind: Pod, namePrefix: scenario-a, timeout: 8s}
+    enrichment:
+      - {name: pod-labels-are-their-own, kind: Pod, namePrefix: scenario-, timeout: 8s}
+dashboard: {file: `+dashboards+`, id: kubernetes-events, after: broken, warningsAtLeast: 2}
+`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out := run(t, "--checks", defects, "--exporter", "process", "--exporter-config", fixed,
+			"--exporter-command", naive+" -conf {config} -kubeconfig {kubeconfig}")
+		var failed []string
+		for line := range strings.Lines(out) {
+			if f := strings.Fields(line); len(f) > 3 && f[0] == "broken" && f[3] == "✗" {
+				failed = append(failed, f[1]+" "+f[2])
+			}
+		}
+		want := []string{"document scenario-c-failed-scheduling", "updates failed-mount-count-follows", "enrichment pod-labels-are-their-own", "panel Events"}
+		if code != exitcode.CheckFailed || strings.Join(failed, ", ") != strings.Join(want, ", ") {
+			t.Fatalf("exit %d, failed %q; want exit 1 and exactly %q\n%s", code, failed, want, out)
+		}
+		for _, cause := range []string{"lastTimestamp is empty", "the exporter does not follow an Event's updates", "carries labels {app=scenario-", "no row for FailedScheduling"} {
+			if !strings.Contains(out, cause) {
+				t.Errorf("output does not name the cause %q", cause)
+			}
+		}
+		if t.Failed() {
+			t.Log(out)
+		}
+	})
 	t.Run("an exporter already installed is read where its config writes", func(t *testing.T) {
 		url, _, ok := oslocal.Detached(harness.OpenSearchEnvDir())
 		if !ok {

@@ -135,13 +135,17 @@ func checkPanel(ctx context.Context, searcher *eventindex.Searcher, p Panel, s S
 			if !slices.ContainsFunc(docs, func(d eventindex.Doc) bool {
 				return d.Event.Reason == row.Reason && strings.Contains(strings.ToLower(d.Event.Message), strings.ToLower(row.Message))
 			}) {
-				missing = append(missing, fmt.Sprintf("%s %q", row.Reason, row.Message))
+				desc := row.Reason
+				if row.Message != "" {
+					desc += fmt.Sprintf(" %q", row.Message)
+				}
+				missing = append(missing, desc)
 			}
 		}
 		r.Passed = len(missing) == 0 && len(docs) > 0
 		r.Detail = fmt.Sprintf("%d rows", len(docs))
 		if len(missing) > 0 {
-			r.Detail += "; missing " + strings.Join(missing, ", ")
+			r.Detail += "; no row for " + strings.Join(missing, ", ") + " in the time range"
 		}
 	}
 	if err != nil {

@@ -26,10 +26,14 @@ type Event struct {
 		Namespace string `json:"namespace"`
 		UID       string `json:"uid"`
 	} `json:"metadata"`
+	EventTime      *time.Time `json:"eventTime"`
 	InvolvedObject struct {
-		Kind      string `json:"kind"`
-		Name      string `json:"name"`
-		Namespace string `json:"namespace"`
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Name       string `json:"name"`
+		Namespace  string `json:"namespace"`
+		// Labels are what enrichment added (absent without it).
+		Labels map[string]string `json:"labels"`
 	} `json:"involvedObject"`
 	Source struct {
 		Component string `json:"component"`
@@ -83,6 +87,10 @@ func Term(field, value string) map[string]any {
 
 // TimeRange matches TimeField in [since, until]; zero ends are open.
 func TimeRange(since, until time.Time) map[string]any {
+	return timeRange(TimeField, since, until)
+}
+
+func timeRange(field string, since, until time.Time) map[string]any {
 	r := map[string]any{}
 	if !since.IsZero() {
 		r["gte"] = since.UTC().Format(time.RFC3339Nano)
@@ -90,7 +98,7 @@ func TimeRange(since, until time.Time) map[string]any {
 	if !until.IsZero() {
 		r["lte"] = until.UTC().Format(time.RFC3339Nano)
 	}
-	return map[string]any{"range": map[string]any{TimeField: r}}
+	return map[string]any{"range": map[string]any{field: r}}
 }
 
 // Match describes the events a check looks for. Empty fields match
@@ -105,6 +113,27 @@ type Match struct {
 	Message       string
 	MessageRegexp *regexp.Regexp
 	Since, Until  time.Time
+	// TimeField places documents in [Since, Until] (default TimeField,
+	// the dashboard's).
+	TimeField string
+}
+
+func (m Match) timeField() string {
+	if m.TimeField == "" {
+		return TimeField
+	}
+	return m.TimeField
+}
+
+// timeOf is a document's value of a time field the checks know.
+func (e Event) timeOf(field string) *time.Time {
+	switch field {
+	case "firstTimestamp":
+		return e.FirstTimestamp
+	case "eventTime":
+		return e.EventTime
+	}
+	return e.LastTimestamp
 }
 
 // Query narrows on the keyword fields and the time window; messages are
@@ -123,7 +152,7 @@ func (m Match) Query() Query {
 		q.Filter = append(q.Filter, map[string]any{"prefix": map[string]any{"involvedObject.name.keyword": m.NamePrefix}})
 	}
 	if !m.Since.IsZero() || !m.Until.IsZero() {
-		q.Filter = append(q.Filter, TimeRange(m.Since, m.Until))
+		q.Filter = append(q.Filter, timeRange(m.timeField(), m.Since, m.Until))
 	}
 	return q
 }
@@ -150,13 +179,14 @@ func (m Match) Failures(e Event) []string {
 		f = append(f, fmt.Sprintf("message does not match /%s/", m.MessageRegexp))
 	}
 	if !m.Since.IsZero() || !m.Until.IsZero() {
-		switch {
-		case e.LastTimestamp == nil:
-			f = append(f, TimeField+" is empty")
-		case !m.Since.IsZero() && e.LastTimestamp.Before(m.Since):
-			f = append(f, fmt.Sprintf("%s %s is before %s", TimeField, e.LastTimestamp.Format(time.RFC3339), m.Since.Format(time.RFC3339)))
-		case !m.Until.IsZero() && e.LastTimestamp.After(m.Until):
-			f = append(f, fmt.Sprintf("%s %s is after %s", TimeField, e.LastTimestamp.Format(time.RFC3339), m.Until.Format(time.RFC3339)))
+		field := m.timeField()
+		switch at := e.timeOf(field); {
+		case at == nil:
+			f = append(f, fmt.Sprintf("%s is empty: a dashboard whose time field is %s never shows it (events written through events.k8s.io/v1 have none unless the exporter fills it)", field, field))
+		case !m.Since.IsZero() && at.Before(m.Since):
+			f = append(f, fmt.Sprintf("%s %s is before %s", field, at.Format(time.RFC3339), m.Since.Format(time.RFC3339)))
+		case !m.Until.IsZero() && at.After(m.Until):
+			f = append(f, fmt.Sprintf("%s %s is after %s", field, at.Format(time.RFC3339), m.Until.Format(time.RFC3339)))
 		}
 	}
 	return f
@@ -212,15 +242,24 @@ func (s *Searcher) Find(ctx context.Context, m Match) (*Result, error) {
 	if len(res.Matched) > 0 {
 		return res, nil
 	}
-	// Nothing matched: look wider (same time window only) and rank by how
-	// close each document came.
-	wide := Match{Since: m.Since, Until: m.Until}
-	docs, err = s.Search(ctx, wide.Query(), maxCandidates)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range docs {
-		res.NearMisses = append(res.NearMisses, Miss{Doc: d, Failures: m.Failures(d.Event)})
+	// Nothing matched: look wider — anything in the time window, and what
+	// matches but for the time (a document without the dashboard's time
+	// field is the likeliest miss) — and rank by how close each came.
+	wide := Match{Since: m.Since, Until: m.Until, TimeField: m.TimeField}
+	timeless := m
+	timeless.Since, timeless.Until = time.Time{}, time.Time{}
+	seen := map[string]bool{}
+	for _, q := range []Query{timeless.Query(), wide.Query()} {
+		docs, err := s.Search(ctx, q, maxCandidates)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range docs {
+			if !seen[d.ID] {
+				seen[d.ID] = true
+				res.NearMisses = append(res.NearMisses, Miss{Doc: d, Failures: m.Failures(d.Event)})
+			}
+		}
 	}
 	slices.SortStableFunc(res.NearMisses, func(a, b Miss) int { return len(a.Failures) - len(b.Failures) })
 	if len(res.NearMisses) > nearMisses {
@@ -408,4 +447,9 @@ func (s *Searcher) CountByUID(ctx context.Context, uids []string) (map[string]in
 		}
 	}
 	return out, nil
+}
+
+// ByUID returns the documents of the given event UIDs.
+func (s *Searcher) ByUID(ctx context.Context, uids ...string) ([]Doc, error) {
+	return s.Search(ctx, Query{}.And(map[string]any{"terms": map[string]any{UIDField: uids}}), 100*len(uids))
 }

@@ -6,6 +6,7 @@ package scenario
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io/fs"
 	"path"
@@ -80,6 +81,34 @@ type Phase struct {
 	Rises []Rise `yaml:"rises"`
 	// Workloads must reach a condition.
 	Workloads []Workload `yaml:"workloads"`
+	// Updates: the document of a repeating event follows its count.
+	Updates []UpdateCheck `yaml:"updates"`
+	// Enrichment: documents carry their own object's labels.
+	Enrichment []EnrichmentCheck `yaml:"enrichment"`
+}
+
+// UpdateCheck: an Event the API holds with count ≥ 2 (the recorder bumps
+// count and lastTimestamp of a repeating event) has a document whose count
+// reaches the Event's, within the timeout. An exporter that ignores
+// updates keeps count 1.
+type UpdateCheck struct {
+	Name       string        `yaml:"name"`
+	Reason     string        `yaml:"reason"`
+	Kind       string        `yaml:"kind"`
+	NamePrefix string        `yaml:"namePrefix"`
+	Namespace  string        `yaml:"namespace"` // default: the scenario's
+	Timeout    time.Duration `yaml:"timeout"`   // default 60s
+}
+
+// EnrichmentCheck: the documents about objects of a kind (and name
+// prefix) carry in involvedObject.labels the labels their own object has
+// in the API (compared with dots as underscores, for deDot).
+type EnrichmentCheck struct {
+	Name       string        `yaml:"name"`
+	Kind       string        `yaml:"kind"`
+	NamePrefix string        `yaml:"namePrefix"`
+	Namespace  string        `yaml:"namespace"` // default: the scenario's
+	Timeout    time.Duration `yaml:"timeout"`   // default 60s
 }
 
 // DocumentCheck looks for event documents.
@@ -94,6 +123,9 @@ type DocumentCheck struct {
 	MessageRegexp string        `yaml:"messageRegexp"`
 	AtLeast       int           `yaml:"atLeast"` // default 1
 	Timeout       time.Duration `yaml:"timeout"` // default 60s
+	// VisibleOn is the dashboard's time field: the document must carry it
+	// within the run's window (default lastTimestamp).
+	VisibleOn string `yaml:"visibleOn"`
 }
 
 // Count names a number of documents (of a type, optionally of objects
@@ -232,10 +264,13 @@ func load(fsys filesys.FileSystem, dir string, o loadOptions) (*Scenario, error)
 		}
 	}
 	if d := c.Dashboard; d != nil {
-		file := path.Join(checksDir, d.File)
+		file := d.File
+		if !path.IsAbs(file) {
+			file = path.Join(checksDir, file)
+		}
 		data, err := fsys.ReadFile(file)
 		if err != nil {
-			return nil, fmt.Errorf("%s: dashboard.file: %w", path.Join(dir, ChecksFile), err)
+			return nil, fmt.Errorf("%s: dashboard.file: %w", s.ChecksFile, err)
 		}
 		f, err := dashboard.Parse(file, bytes.NewReader(data))
 		if err != nil {
@@ -329,6 +364,33 @@ func (c *Checks) validate(file string, root *yaml.Node, o loadOptions) error {
 			if d.Namespace == "" {
 				d.Namespace = c.Namespace
 			}
+			switch d.VisibleOn {
+			case "":
+				d.VisibleOn = eventindex.TimeField
+			case "lastTimestamp", "firstTimestamp", "eventTime":
+			default:
+				bad(w+".visibleOn", "%q: want lastTimestamp, firstTimestamp or eventTime (the dashboard's time field)", d.VisibleOn)
+			}
+		}
+		for j := range p.Updates {
+			u := &p.Updates[j]
+			w := fmt.Sprintf("%s.updates[%d]", where, j)
+			unique(w+".name", "check", u.Name)
+			if u.Reason == "" {
+				bad(w+".reason", "required: the reason of the repeating event")
+			}
+			timeout(w+".timeout", &u.Timeout, 60*time.Second)
+			u.Namespace = cmp.Or(u.Namespace, c.Namespace)
+		}
+		for j := range p.Enrichment {
+			e := &p.Enrichment[j]
+			w := fmt.Sprintf("%s.enrichment[%d]", where, j)
+			unique(w+".name", "check", e.Name)
+			if e.Kind == "" {
+				bad(w+".kind", "required: the kind of the objects whose documents are compared")
+			}
+			timeout(w+".timeout", &e.Timeout, 60*time.Second)
+			e.Namespace = cmp.Or(e.Namespace, c.Namespace)
 		}
 		for j := range p.Rises {
 			r := &p.Rises[j]
@@ -377,7 +439,7 @@ func (c *Checks) validate(file string, root *yaml.Node, o loadOptions) error {
 // Match is the index query of a document check; since bounds the time.
 func (d DocumentCheck) Match(since time.Time) eventindex.Match {
 	m := eventindex.Match{Type: d.Type, Reason: d.Reason, Kind: d.Kind, NamePrefix: d.NamePrefix,
-		Namespace: d.Namespace, Message: d.Message, Since: since}
+		Namespace: d.Namespace, Message: d.Message, Since: since, TimeField: d.VisibleOn}
 	if d.MessageRegexp != "" {
 		m.MessageRegexp = regexp.MustCompile(d.MessageRegexp)
 	}

@@ -27,7 +27,7 @@ const poll = 200 * time.Millisecond
 type Result struct {
 	Phase  string
 	Name   string
-	Kind   string // apply, document, record, rise, workload
+	Kind   string // apply, document, record, rise, updates, enrichment, workload, completeness, exporter, panel
 	Passed bool
 	// Elapsed is from the phase's apply to the check holding (documents:
 	// to the document being searchable).
@@ -295,6 +295,12 @@ func (r *Runner) Phase(ctx context.Context, p Phase) []Result {
 	for _, rise := range p.Rises {
 		res = append(res, r.Rise(ctx, p, rise))
 	}
+	for _, u := range p.Updates {
+		res = append(res, r.Update(ctx, p, u))
+	}
+	for _, e := range p.Enrichment {
+		res = append(res, r.Enrichment(ctx, p, e))
+	}
 	for _, w := range p.Workloads {
 		res = append(res, r.Workload(ctx, p, w))
 	}
@@ -317,7 +323,9 @@ func (r *Runner) Run(ctx context.Context) []Result {
 	var all []Result
 	for _, p := range r.S.Checks.Phases {
 		res := r.Phase(ctx, p)
-		if d := r.S.Checks.Dashboard; d != nil && d.After == p.Name && Passed(res) {
+		// The dashboard runs after its phase even when a check failed:
+		// what a person would see is part of the verdict.
+		if d := r.S.Checks.Dashboard; d != nil && d.After == p.Name && res[0].Passed {
 			res = append(res, r.Dashboard(ctx)...)
 		}
 		all = append(all, res...)
