@@ -13,6 +13,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/exporters/providers"
 	"github.com/eventcheck/eventcheck/internal/exporters/providers/builtin"
 	"github.com/eventcheck/eventcheck/internal/exporters/providers/existing"
+	"github.com/eventcheck/eventcheck/internal/exporters/providers/helm"
 	"github.com/eventcheck/eventcheck/internal/exporters/providers/process"
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
 )
@@ -29,12 +30,16 @@ type Target = providers.Target
 // Backend names.
 const (
 	Builtin  = "builtin"
+	Helm     = "helm"
 	Process  = "process"
 	Existing = "existing"
 )
 
 // Names lists the accepted backend names.
-var Names = []string{Builtin, Process, Existing}
+var Names = []string{Builtin, Helm, Process, Existing}
+
+// ErrUsage marks a backend that cannot work in this environment.
+var ErrUsage = providers.ErrUsage
 
 // Option configures a backend. Options apply in order and may fail.
 type Option func(*providers.Options) error
@@ -61,6 +66,15 @@ func WithCommand(command string) Option {
 			return fmt.Errorf("--exporter-command %q: %w", command, err)
 		}
 		o.Command = args
+		return nil
+	}
+}
+
+// WithChart sets the Helm chart (a directory or archive, oci://…, or
+// REPO_URL/CHART), its release name and namespace ("" for defaults).
+func WithChart(chart, release, namespace string) Option {
+	return func(o *providers.Options) error {
+		o.Chart, o.Release, o.Namespace = chart, release, namespace
 		return nil
 	}
 }
@@ -92,6 +106,8 @@ func New(name string, opts ...Option) (Provider, error) {
 			return nil, fmt.Errorf("--exporter process needs --exporter-command, e.g. \"kubernetes-event-exporter -conf {config}\"")
 		}
 		return process.New(o, builtin.DefaultValues), nil
+	case Helm:
+		return helm.New(o, builtin.DefaultValues), nil
 	case Existing:
 		return existing.New(o), nil
 	}

@@ -47,6 +47,9 @@ type Flags struct {
 	ExporterConfig  string
 	Set             stringList
 	ExporterCommand string
+	ExporterChart   string
+	ExporterRelease string
+	ExporterNS      string
 	ExporterImage   string
 	Keep            bool
 	Reuse           bool
@@ -86,10 +89,13 @@ func (f *Flags) Register(fs *flag.FlagSet, withKubeconfig bool) {
 	fs.StringVar(&f.OSZip, "opensearch-zip", "", "local OpenSearch distribution zip, for offline use")
 	fs.StringVar(&f.JavaHome, "java-home", "", "JDK for local OpenSearch (default: found)")
 	fs.StringVar(&f.OSDir, "opensearch-dir", "", "local OpenSearch run directory: config, data, logs (default: a fresh temporary one, removed after the run)")
-	fs.StringVar(&f.Exporter, "exporter", exporters.Builtin, "exporter under test: builtin (ours), process (any binary, see --exporter-command) or existing (already installed; nothing deployed)")
+	fs.StringVar(&f.Exporter, "exporter", exporters.Builtin, "exporter under test: builtin (ours), helm (a chart, see --exporter-chart), process (any binary, see --exporter-command) or existing (already installed; nothing deployed)")
 	fs.StringVar(&f.ExporterConfig, "exporter-config", "", "the content's exporter config or Helm values file: what runs, with only the OpenSearch endpoint replaced (default: checks.yaml's exporter.values, else the built-in)")
 	fs.Var(&f.Set, "set", "install-time override of the exporter config as helm --set takes it (repeatable; applied after checks.yaml's exporter.set)")
 	fs.StringVar(&f.ExporterCommand, "exporter-command", "", "command of a process exporter; {config} and {kubeconfig} become the paths of its rendered config and kubeconfig")
+	fs.StringVar(&f.ExporterChart, "exporter-chart", "", "Helm chart of a helm exporter: a directory or archive, oci://registry/chart, or REPO_URL/CHART")
+	fs.StringVar(&f.ExporterRelease, "exporter-release", "", "Helm release name of a helm exporter (default events-exporter)")
+	fs.StringVar(&f.ExporterNS, "exporter-namespace", "", "namespace of a helm exporter's release (default opensearch-exporter)")
 	fs.StringVar(&f.ExporterImage, "exporter-image", "", "exporter image for kubeconfig clusters")
 	fs.BoolVar(&f.Keep, "keep", false, "keep the environment and the scenario's objects after the run")
 	fs.BoolVar(&f.Reuse, "reuse", false, "use the cluster and OpenSearch that 'eventcheck env up' started (and leave them running)")
@@ -99,9 +105,13 @@ func (f *Flags) Register(fs *flag.FlagSet, withKubeconfig bool) {
 // file or $OPENSEARCH_PASSWORD, never from the command line.
 func (f *Flags) Options(log *slog.Logger) (Options, error) {
 	o := Options{Cluster: f.Cluster, OpenSearch: f.OpenSearch, Exporter: f.Exporter, Log: log,
-		ExporterOptions: []exporters.Option{exporters.WithImage(f.ExporterImage), exporters.WithCommand(f.ExporterCommand)}}
+		ExporterOptions: []exporters.Option{exporters.WithImage(f.ExporterImage), exporters.WithCommand(f.ExporterCommand),
+			exporters.WithChart(f.ExporterChart, f.ExporterRelease, f.ExporterNS)}}
 	if !slices.Contains(exporters.Names, f.Exporter) {
 		return o, fmt.Errorf("--exporter %q: use one of %v", f.Exporter, exporters.Names)
+	}
+	if f.Exporter == exporters.Helm && f.Cluster == cluster.Local {
+		return o, fmt.Errorf("--exporter helm installs pods, and the local cluster's nodes run no containers: use --cluster kind or kubeconfig, or run the exporter's binary with --exporter process")
 	}
 	if !slices.Contains(cluster.Names, f.Cluster) {
 		return o, fmt.Errorf("--cluster %q: use one of %v", f.Cluster, cluster.Names)

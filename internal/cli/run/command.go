@@ -20,6 +20,7 @@ import (
 	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
+	"github.com/eventcheck/eventcheck/internal/exporters"
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/logtail"
 	"github.com/eventcheck/eventcheck/internal/report"
@@ -148,6 +149,9 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) (
 		p.line("✗ environment: %v", err)
 		if parent.Err() != nil {
 			return exitcode.Wrap(exitcode.Interrupted, errors.New("interrupted while bringing the environment up; what was started is stopped"))
+		}
+		if errors.Is(err, exporters.ErrUsage) {
+			return exitcode.Wrap(exitcode.Usage, err)
 		}
 		return exitcode.Wrap(exitcode.Environment, err)
 	}
