@@ -190,16 +190,23 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 		return env, err
 	}
 	t := exporters.Target{ClusterKind: clusterName, REST: env.REST, Kube: env.Kube, Kubeconfig: env.Cluster.Kubeconfig(),
-		LoadImageArchive: env.Cluster.LoadImageArchive, Endpoint: env.Instance.Endpoint, PodEndpoint: env.Instance.Endpoint, Client: env.Instance.Client}
-	if clusterName == cluster.Kind && env.OpenSearchKind == opensearch.Container {
-		// Pods reach the container on kind's network by its alias.
-		t.PodEndpoint.URL = "http://" + container.NetworkAlias + ":9200"
-	}
+		LoadImageArchive: env.Cluster.LoadImageArchive, Endpoint: env.Instance.Endpoint,
+		PodEndpoint: podEndpoint(clusterName, env.OpenSearchKind, env.Instance.Endpoint), Client: env.Instance.Client}
 	if env.Exporter, err = env.exporter.Start(ctx, t); err != nil {
 		return env, fmt.Errorf("exporter (%s): %w", cmp.Or(o.Exporter, exporters.Builtin), err)
 	}
 	env.Search = eventindex.NewSearcher(env.Instance.Client, env.Exporter.Index)
 	return env, nil
+}
+
+// podEndpoint is OpenSearch as pods in the cluster reach it: on kind, an
+// OpenSearch container by its alias on kind's network; otherwise as this
+// machine does.
+func podEndpoint(clusterKind, openSearchKind string, ep opensearch.Endpoint) opensearch.Endpoint {
+	if clusterKind == cluster.Kind && openSearchKind == opensearch.Container {
+		ep.URL = "http://" + container.NetworkAlias + ":9200"
+	}
+	return ep
 }
 
 // Down stops the exporter, OpenSearch and the cluster (each only if it was

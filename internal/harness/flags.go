@@ -110,6 +110,11 @@ func (f *Flags) Options(log *slog.Logger) (Options, error) {
 	if !slices.Contains(exporters.Names, f.Exporter) {
 		return o, fmt.Errorf("--exporter %q: use one of %v", f.Exporter, exporters.Names)
 	}
+	// Constructing the backend checks its options (a command that does not
+	// split, process without a command) before anything starts.
+	if _, err := exporters.New(f.Exporter, o.ExporterOptions...); err != nil {
+		return o, err
+	}
 	if f.Exporter == exporters.Helm && f.Cluster == cluster.Local {
 		return o, fmt.Errorf("--exporter helm installs pods, and the local cluster's nodes run no containers: use --cluster kind or kubeconfig, or run the exporter's binary with --exporter process")
 	}

@@ -2,18 +2,44 @@ package harness
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
+
+	"github.com/eventcheck/eventcheck/internal/cluster"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
 
 func TestBadFlagValues(t *testing.T) {
-	for _, f := range []Flags{
-		{Cluster: "minikube", OpenSearch: "auto"},
-		{Cluster: "local", OpenSearch: "elastic"},
-		{Cluster: "local", OpenSearch: "url"},
-		{Cluster: "local", OpenSearch: "auto", OSPasswordFile: "/nonexistent/password"},
+	good := Flags{Cluster: "local", OpenSearch: "auto", Exporter: "builtin"}
+	if _, err := good.Options(slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("%+v refused: %v", good, err)
+	}
+	for want, f := range map[string]Flags{
+		`--cluster "minikube"`:       {Cluster: "minikube", OpenSearch: "auto", Exporter: "builtin"},
+		`--opensearch "elastic"`:     {Cluster: "local", OpenSearch: "elastic", Exporter: "builtin"},
+		"--opensearch-url":           {Cluster: "local", OpenSearch: "url", Exporter: "builtin"},
+		"--opensearch-password-file": {Cluster: "local", OpenSearch: "auto", Exporter: "builtin", OSPasswordFile: "/nonexistent/password"},
+		`--exporter "fluent"`:        {Cluster: "local", OpenSearch: "auto", Exporter: "fluent"},
+		"nodes run no containers":    {Cluster: "local", OpenSearch: "auto", Exporter: "helm"},
+		"closing quote":              {Cluster: "local", OpenSearch: "auto", Exporter: "process", ExporterCommand: `"unclosed`},
 	} {
-		if _, err := f.Options(slog.New(slog.DiscardHandler)); err == nil {
-			t.Errorf("%+v accepted", f)
+		_, err := f.Options(slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: error %v, want one naming %s", f, err, want)
+		}
+	}
+}
+
+// On kind, pods reach the OpenSearch container by its alias on kind's
+// network (credentials kept); elsewhere as this machine does.
+func TestPodEndpoint(t *testing.T) {
+	ep := opensearch.Endpoint{URL: "http://127.0.0.1:32768", Username: "admin", Password: "pw"}
+	if got := podEndpoint(cluster.Kind, opensearch.Container, ep); got.URL != "http://opensearch:9200" || got.Password != "pw" {
+		t.Fatalf("kind + container: %+v", got)
+	}
+	for _, c := range [][2]string{{cluster.Local, opensearch.Local}, {cluster.Kubeconfig, opensearch.URL}, {cluster.Kind, opensearch.URL}} {
+		if got := podEndpoint(c[0], c[1], ep); got != ep {
+			t.Errorf("%s + %s: %+v", c[0], c[1], got)
 		}
 	}
 }
