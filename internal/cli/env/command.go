@@ -178,7 +178,7 @@ func prepareCommand(log *slog.Logger) *cobra.Command {
 func buildCommand(log *slog.Logger) *cobra.Command {
 	return &cobra.Command{
 		Use:   "build-localcluster",
-		Short: "Build the localcluster binary from the source tree (cached by go build)",
+		Short: "Build the localcluster binary: from the source tree, or for an installed eventcheck from its module version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			src, err := filepath.Abs("localcluster")
@@ -186,7 +186,14 @@ func buildCommand(log *slog.Logger) *cobra.Command {
 				return err
 			}
 			if _, err := os.Stat(filepath.Join(src, "go.mod")); err != nil {
-				return exitcode.Errorf(exitcode.Usage, "run this from the eventcheck source tree: %v", err)
+				// Not in the source tree: an installed CLI builds the
+				// localcluster module of its own version.
+				out, err := local.BuildInstalled(cmd.Context(), log)
+				if err != nil {
+					return exitcode.Errorf(exitcode.Environment, "no localcluster/ here (not the source tree) and %v", err)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), out)
+				return nil
 			}
 			out := filepath.Join(filepath.Dir(src), "bin", "localcluster")
 			if err := local.Build(cmd.Context(), src, out, log); err != nil {

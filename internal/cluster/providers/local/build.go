@@ -2,12 +2,16 @@ package local
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 )
@@ -30,7 +34,8 @@ const buildTimeout = 45 * time.Minute
 // Binary returns the localcluster binary to run: the explicit path, else
 // $EVENTCHECK_LOCALCLUSTER, else one built from the localcluster module of
 // the source tree we run in (go build reuses its cache, so this is quick
-// once built), else `localcluster` on the PATH.
+// once built), else `localcluster` on the PATH, else one built from the
+// localcluster module of this eventcheck's version (an installed CLI).
 func Binary(ctx context.Context, explicit string, log *slog.Logger) (string, error) {
 	if explicit == "" {
 		explicit = os.Getenv("EVENTCHECK_LOCALCLUSTER")
@@ -51,7 +56,68 @@ func Binary(ctx context.Context, explicit string, log *slog.Logger) (string, err
 	if path, err := exec.LookPath("localcluster"); err == nil {
 		return path, nil
 	}
-	return "", fmt.Errorf("localcluster binary not found: run from the eventcheck source tree (it is built from localcluster/), put localcluster on the PATH, or set --localcluster-bin / EVENTCHECK_LOCALCLUSTER")
+	// An installed eventcheck (go install …/cmd/eventcheck@version):
+	// build the localcluster module of the same version.
+	path, err := BuildInstalled(ctx, log)
+	if err != nil {
+		return "", fmt.Errorf("localcluster binary not found and not built: %w; run from the eventcheck source tree, put localcluster on the PATH, or set --localcluster-bin / EVENTCHECK_LOCALCLUSTER", err)
+	}
+	return path, nil
+}
+
+// Module is the localcluster module's path; it has replace directives, so
+// `go install module@version` refuses it and it is built where `go mod
+// download` puts it.
+const Module = "github.com/eventcheck/eventcheck/localcluster"
+
+// BuildInstalled builds the localcluster module at this eventcheck's own
+// version (from its build info), in the module cache where its replaces
+// apply, into a cache directory keyed by that version. A second call
+// finds the binary there.
+func BuildInstalled(ctx context.Context, log *slog.Logger) (string, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	info, ok := debug.ReadBuildInfo()
+	version := ""
+	if ok {
+		version = info.Main.Version
+	}
+	if version == "" || version == "(devel)" {
+		return "", errors.New("this eventcheck was not installed from a module version (go install …/cmd/eventcheck@version), so there is no localcluster version to build")
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(cache, "eventcheck", "localcluster", version, "localcluster")
+	if checkExecutable(out) == nil {
+		return out, nil
+	}
+	dir, err := download(ctx, Module+"@"+version)
+	if err != nil {
+		return "", err
+	}
+	log.Info("building localcluster for this eventcheck (a cold build takes 10-15 minutes)", "module", Module, "version", version)
+	if err := Build(ctx, dir, out, log); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// download fetches a module into the module cache and returns its
+// directory.
+func download(ctx context.Context, modVersion string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", modVersion)
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	var m struct{ Dir, Error string }
+	if err := json.Unmarshal(stdout.Bytes(), &m); err != nil || m.Error != "" || runErr != nil {
+		return "", fmt.Errorf("go mod download %s: %s", modVersion, strings.TrimSpace(cmp.Or(m.Error, stderr.String(), fmt.Sprint(runErr))))
+	}
+	return m.Dir, nil
 }
 
 // Build compiles the localcluster module in src into out. go build skips the
