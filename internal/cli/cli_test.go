@@ -71,6 +71,7 @@ func TestUnreachableOpenSearchExits3AndCleansUp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a local cluster; skipped with -short")
 	}
+	t.Parallel() // an environment of its own; go test runs two such at a time
 	dir := filepath.Join(t.TempDir(), "cluster")
 	url := closedURL(t)
 	start := time.Now()
@@ -92,6 +93,7 @@ func TestCheckThatNeverMatchesExits1WithNearestMisses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an environment; skipped with -short")
 	}
+	t.Parallel() // an environment of its own; go test runs two such at a time
 	sc := t.TempDir()
 	files := map[string]string{
 		"base/kustomization.yaml": "namespace: never\nresources: [ns.yaml, deploy.yaml]\n",
@@ -187,6 +189,7 @@ func TestInterruptCleansUpAndExits130(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an environment; skipped with -short")
 	}
+	t.Parallel() // an environment of its own; go test runs two such at a time
 	dir := filepath.Join(t.TempDir(), "cluster")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -217,9 +220,13 @@ func TestInterruptCleansUpAndExits130(t *testing.T) {
 	}
 }
 
-// privateEnv points `eventcheck env` at a state directory of this test and
-// returns a cluster name of its own; env down runs at cleanup.
-func privateEnv(t *testing.T, prefix string) string {
+// testEnv is an `eventcheck env` of one test: its own cluster name and
+// state directory, passed as flags (no process-wide setting, so tests
+// with environments run in parallel).
+type testEnv struct{ name, dir string }
+
+// privateEnv makes a testEnv; env down runs at cleanup.
+func privateEnv(t *testing.T, prefix string) testEnv {
 	t.Helper()
 	// The OpenSearch user must reach it: not under t.TempDir (mode 700).
 	state, err := os.MkdirTemp("", "ec-env-")
@@ -230,51 +237,60 @@ func privateEnv(t *testing.T, prefix string) string {
 	if err := os.Chmod(state, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("EVENTCHECK_ENV_DIR", state)
-	name := prefix + strconv.Itoa(os.Getpid())
-	t.Cleanup(func() { eventcheck(t, context.Background(), "env", "down", "--cluster-name", name) })
-	return name
+	te := testEnv{name: prefix + strconv.Itoa(os.Getpid()), dir: state}
+	t.Cleanup(func() { te.cli(t, context.Background(), "env", "down") })
+	return te
 }
+
+// cli runs eventcheck with the environment's flags added.
+func (te testEnv) cli(t *testing.T, ctx context.Context, args ...string) (int, string) {
+	t.Helper()
+	return eventcheck(t, ctx, append(args, "--cluster-name", te.name, "--env-dir", te.dir)...)
+}
+
+// openSearchDir is where its env up keeps OpenSearch.
+func (te testEnv) openSearchDir() string { return harness.OpenSearchEnvDir(te.dir) }
 
 // env up keeps an environment that run --reuse uses and env down stops.
 func TestEnvLifecycleWithReuse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an environment; skipped with -short")
 	}
-	name := privateEnv(t, "cli-test-")
+	t.Parallel() // an environment of its own; go test runs two such at a time
+	te := privateEnv(t, "cli-test-")
 	ctx := context.Background()
 
-	if code, out := eventcheck(t, ctx, "env", "status", "--cluster-name", name); code != exitcode.Environment {
+	if code, out := te.cli(t, ctx, "env", "status"); code != exitcode.Environment {
 		t.Fatalf("status before up: exit %d\n%s", code, out)
 	}
-	code, out := eventcheck(t, ctx, "env", "up", "--cluster-name", name)
+	code, out := te.cli(t, ctx, "env", "up")
 	if code != 0 || !strings.Contains(out, "kubeconfig") || !strings.Contains(out, "OpenSearch: http://127.0.0.1:") {
 		t.Fatalf("env up: exit %d\n%s", code, out)
 	}
-	if code, out := eventcheck(t, ctx, "env", "status", "--cluster-name", name); code != 0 {
+	if code, out := te.cli(t, ctx, "env", "status"); code != 0 {
 		t.Fatalf("status after up: exit %d\n%s", code, out)
 	}
-	// The README's main job, as `make run` runs it, from a fresh directory:
-	// the reports it promises are written, directories and all.
-	args := makeRunArgs(t)
-	t.Chdir(t.TempDir())
-	code, out = eventcheck(t, ctx, append(args, "--reuse", "--cluster", "local", "--cluster-name", name)...)
+	// The README's main job, as `make run` runs it, with its relative
+	// report paths in a fresh directory: the reports it promises are
+	// written, directories and all.
+	fresh := t.TempDir()
+	code, out = te.cli(t, ctx, append(makeRunArgs(t, fresh), "--reuse", "--cluster", "local")...)
 	if code != 0 || !strings.Contains(out, " passed, 0 failed") || strings.Contains(out, "✗") {
 		t.Fatalf("make run's command line with --reuse: exit %d\n%s", code, out)
 	}
-	openReports(t, "artifacts")
+	openReports(t, filepath.Join(fresh, "artifacts"))
 	// The run left the environment running.
-	if code, out := eventcheck(t, ctx, "env", "status", "--cluster-name", name); code != 0 {
+	if code, out := te.cli(t, ctx, "env", "status"); code != 0 {
 		t.Fatalf("status after run: exit %d\n%s", code, out)
 	}
-	lostEventsFailTheRun(t, ctx, name)
-	if code, out := eventcheck(t, ctx, "env", "down", "--cluster-name", name); code != 0 {
+	lostEventsFailTheRun(t, ctx, te)
+	if code, out := te.cli(t, ctx, "env", "down"); code != 0 {
 		t.Fatalf("env down: exit %d\n%s", code, out)
 	}
-	if code, _ := eventcheck(t, ctx, "env", "status", "--cluster-name", name); code != exitcode.Environment {
+	if code, _ := te.cli(t, ctx, "env", "status"); code != exitcode.Environment {
 		t.Fatalf("status after down: exit %d", code)
 	}
-	if code, out := eventcheck(t, ctx, "run", "--reuse", "--cluster", "local", "--cluster-name", name); code != exitcode.Environment || !strings.Contains(out, "env up") {
+	if code, out := te.cli(t, ctx, "run", "--reuse", "--cluster", "local"); code != exitcode.Environment || !strings.Contains(out, "env up") {
 		t.Fatalf("run --reuse without an environment: exit %d\n%s", code, out)
 	}
 }
@@ -305,20 +321,21 @@ func TestReuseWithoutOpenSearchLeavesTheClusterAlone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an environment; skipped with -short")
 	}
-	name := privateEnv(t, "cli-reuse-")
+	t.Parallel() // an environment of its own; go test runs two such at a time
+	te := privateEnv(t, "cli-reuse-")
 	ctx := context.Background()
-	if code, out := eventcheck(t, ctx, "env", "up", "--cluster-name", name); code != 0 {
+	if code, out := te.cli(t, ctx, "env", "up"); code != 0 {
 		t.Fatalf("env up: exit %d\n%s", code, out)
 	}
-	if err := oslocal.StopDetached(harness.OpenSearchEnvDir()); err != nil {
+	if err := oslocal.StopDetached(te.openSearchDir()); err != nil {
 		t.Fatal(err)
 	}
-	code, out := eventcheck(t, ctx, "run", "--reuse", "--cluster", "local", "--cluster-name", name)
+	code, out := te.cli(t, ctx, "run", "--reuse", "--cluster", "local")
 	if code != exitcode.Environment || !strings.Contains(out, "no OpenSearch from `eventcheck env up`") {
 		t.Fatalf("run --reuse without OpenSearch: exit %d\n%s", code, out)
 	}
 	cache, _ := os.UserCacheDir()
-	if _, err := os.Stat(filepath.Join(cache, "eventcheck", "local", name, "ready")); err != nil {
+	if _, err := os.Stat(filepath.Join(cache, "eventcheck", "local", te.name, "ready")); err != nil {
 		t.Fatal("run --reuse stopped a cluster it did not start")
 	}
 }
@@ -327,9 +344,9 @@ func TestReuseWithoutOpenSearchLeavesTheClusterAlone(t *testing.T) {
 // index whose mapping cannot take any event), a scenario without a single
 // document check still fails, naming the events that have no document and
 // the reason OpenSearch gave the exporter.
-func lostEventsFailTheRun(t *testing.T, ctx context.Context, name string) {
+func lostEventsFailTheRun(t *testing.T, ctx context.Context, te testEnv) {
 	t.Helper()
-	url, _, ok := oslocal.Detached(harness.OpenSearchEnvDir())
+	url, _, ok := oslocal.Detached(te.openSearchDir())
 	if !ok {
 		t.Fatal("no OpenSearch from env up")
 	}
@@ -375,7 +392,7 @@ phases:
       - {kind: Deployment, name: web, condition: Available, timeout: 60s}
 `,
 	})
-	code, out := eventcheck(t, ctx, "run", "--reuse", "--cluster", "local", "--cluster-name", name, "--scenarios", sc)
+	code, out := te.cli(t, ctx, "run", "--reuse", "--cluster", "local", "--scenarios", sc)
 	if code != exitcode.CheckFailed {
 		t.Fatalf("run with every document rejected: exit %d, want 1\n%s", code, out)
 	}
@@ -395,8 +412,9 @@ phases:
 	}
 }
 
-// makeRunArgs is the eventcheck command line of the Makefile's run target.
-func makeRunArgs(t *testing.T) []string {
+// makeRunArgs is the eventcheck command line of the Makefile's run target,
+// its relative paths taken from dir.
+func makeRunArgs(t *testing.T, dir string) []string {
 	t.Helper()
 	data, err := os.ReadFile("../../Makefile")
 	if err != nil {
@@ -404,7 +422,14 @@ func makeRunArgs(t *testing.T) []string {
 	}
 	for line := range strings.Lines(string(data)) {
 		if rest, ok := strings.CutPrefix(line, "\t$(EVENTCHECK) run "); ok {
-			return append([]string{"run"}, strings.Fields(rest)...)
+			args := []string{"run"}
+			for _, a := range strings.Fields(rest) {
+				if strings.HasPrefix(a, "artifacts") {
+					a = filepath.Join(dir, a)
+				}
+				args = append(args, a)
+			}
+			return args
 		}
 	}
 	t.Fatal("the Makefile has no `$(EVENTCHECK) run` line")

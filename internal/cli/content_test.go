@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
-	"github.com/eventcheck/eventcheck/internal/harness"
 	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 )
 
@@ -20,54 +19,9 @@ func TestContentRunsAsItShips(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an environment; skipped with -short")
 	}
-	name := privateEnv(t, "cli-content-")
-	ctx := context.Background()
-	if code, out := eventcheck(t, ctx, "env", "up", "--cluster-name", name); code != 0 {
-		t.Fatalf("env up: exit %d\n%s", code, out)
-	}
-	module, _ := filepath.Abs("../../fixtures/workshop-module")
-	gate, _ := filepath.Abs("../../fixtures/workshop-gate/checks.yaml")
-	shipped, err := os.ReadFile(filepath.Join(module, "config", "events-exporter-values.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	// values writes the module's values with edits (the misspelt key, which
-	// ours refuses, spelt right first).
-	values := func(name string, edits ...string) string {
-		body := strings.Replace(string(shipped), "maxEventsAgeSeconds: 3600", "maxEventAgeSeconds: 3600", 1)
-		body = strings.NewReplacer(edits...).Replace(body)
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	fixed := values("fixed.yaml")
-	// Short timeouts for the runs that must fail: one check, then the
-	// accounting.
-	quick := filepath.Join(dir, "quick-checks.yaml")
-	if err := os.WriteFile(quick, []byte(`apiVersion: eventcheck.dev/v1
-kind: Checks
-namespace: test
-completeness: {timeout: 10s}
-phases:
-  - name: broken
-    apply: base
-    documents:
-      - {name: scenario-a-failed-mount, type: Warning, reason: FailedMount, kind: Pod, namePrefix: scenario-a, timeout: 10s}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := func(t *testing.T, args ...string) (int, string) {
-		t.Helper()
-		return eventcheck(t, ctx, append([]string{"run", "--reuse", "--cluster", "local", "--cluster-name", name,
-			"--scenarios", filepath.Join(module, "scenarios", "events")}, args...)...)
-	}
-	exporterBin := filepath.Join(dir, "events-exporter")
-	if out, err := exec.Command("go", "build", "-o", exporterBin, "../../cmd/events-exporter").CombinedOutput(); err != nil {
-		t.Fatalf("building the exporter: %v\n%s", err, out)
-	}
+	t.Parallel() // an environment of its own; go test runs two such at a time
+	c := newContent(t, "cli-content-")
+	ctx, run, gate, fixed, quick, exporterBin, values, te := context.Background(), c.run, c.gate, c.fixed, c.quick, c.exporterBin, c.values, c.te
 
 	t.Run("the module unmodified, its values, our exporter", func(t *testing.T) {
 		code, out := run(t, "--checks", gate, "--exporter-config", fixed, "--set", "config.receivers[0].opensearch.hosts[0]=https://placeholder.example:443")
@@ -82,6 +36,39 @@ phases:
 			t.Fatalf("exit %d\n%s", code, out)
 		}
 	})
+	t.Run("an exporter already installed is read where its config writes", func(t *testing.T) {
+		url, _, ok := oslocal.Detached(te.openSearchDir())
+		if !ok {
+			t.Fatal("no OpenSearch from env up")
+		}
+		kubeconfig := strings.TrimSpace(envStatusKubeconfig(t, ctx, te))
+		installed := values("installed.yaml", "index: eks-kubernetes-events\n", "index: installed-events\n", `indexFormat: "eks-kubernetes-events"`, `indexFormat: "installed-events"`,
+			"          - ccc", "          - "+url, "        username: aaa\n", "", "        password: bbb\n", "")
+		cmd := exec.Command(exporterBin, "-conf", installed, "-kubeconfig", kubeconfig, "-metrics-address", "127.0.0.1:0")
+		var log strings.Builder
+		cmd.Stdout, cmd.Stderr = &log, &log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		code, out := run(t, "--checks", quick, "--exporter", "existing", "--exporter-config", installed)
+		if code != 0 || !strings.Contains(out, "✓ broken: document scenario-a-failed-mount") {
+			t.Fatalf("exit %d\n%s\ninstalled exporter's log:\n%s", code, out, log.String())
+		}
+	})
+}
+
+// Content that breaks the story is red, and the failing checks say why: a
+// route that drops the scenario's namespace, another index than the
+// dashboard reads, an exporter with the upstream one's defects.
+func TestContentThatBreaksTheStoryIsRed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an environment; skipped with -short")
+	}
+	t.Parallel() // an environment of its own; go test runs two such at a time
+	c := newContent(t, "cli-broken-")
+	run, gate, fixed, quick, dir, values := c.run, c.gate, c.fixed, c.quick, c.dir, c.values
+
 	t.Run("a route that drops the scenario's namespace is red", func(t *testing.T) {
 		dropping := values("drop.yaml", "    routes:\n", "    drop:\n      - namespace: test\n    routes:\n")
 		code, out := run(t, "--checks", quick, "--exporter-config", dropping)
@@ -150,32 +137,77 @@ dashboard: {file: `+dashboards+`, id: kubernetes-events, after: broken, warnings
 			t.Log(out)
 		}
 	})
-	t.Run("an exporter already installed is read where its config writes", func(t *testing.T) {
-		url, _, ok := oslocal.Detached(harness.OpenSearchEnvDir())
-		if !ok {
-			t.Fatal("no OpenSearch from env up")
-		}
-		kubeconfig := strings.TrimSpace(envStatusKubeconfig(t, ctx, name))
-		installed := values("installed.yaml", "index: eks-kubernetes-events\n", "index: installed-events\n", `indexFormat: "eks-kubernetes-events"`, `indexFormat: "installed-events"`,
-			"          - ccc", "          - "+url, "        username: aaa\n", "", "        password: bbb\n", "")
-		cmd := exec.Command(exporterBin, "-conf", installed, "-kubeconfig", kubeconfig, "-metrics-address", "127.0.0.1:0")
-		var log strings.Builder
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
+}
+
+// content is a workshop module with its environment: the module's values
+// (edited per case), a gate's checks, our exporter built as a binary.
+type content struct {
+	te                testEnv
+	module, gate, dir string
+	fixed, quick      string
+	exporterBin       string
+	values            func(name string, edits ...string) string
+	run               func(t *testing.T, args ...string) (int, string)
+}
+
+func newContent(t *testing.T, prefix string) *content {
+	t.Helper()
+	te := privateEnv(t, prefix)
+	ctx := context.Background()
+	if code, out := te.cli(t, ctx, "env", "up"); code != 0 {
+		t.Fatalf("env up: exit %d\n%s", code, out)
+	}
+	module, _ := filepath.Abs("../../fixtures/workshop-module")
+	gate, _ := filepath.Abs("../../fixtures/workshop-gate/checks.yaml")
+	shipped, err := os.ReadFile(filepath.Join(module, "config", "events-exporter-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// values writes the module's values with edits (the misspelt key, which
+	// ours refuses, spelt right first).
+	values := func(name string, edits ...string) string {
+		body := strings.Replace(string(shipped), "maxEventsAgeSeconds: 3600", "maxEventAgeSeconds: 3600", 1)
+		body = strings.NewReplacer(edits...).Replace(body)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		code, out := run(t, "--checks", quick, "--exporter", "existing", "--exporter-config", installed)
-		if code != 0 || !strings.Contains(out, "✓ broken: document scenario-a-failed-mount") {
-			t.Fatalf("exit %d\n%s\ninstalled exporter's log:\n%s", code, out, log.String())
-		}
-	})
+		return p
+	}
+	fixed := values("fixed.yaml")
+	// Short timeouts for the runs that must fail: one check, then the
+	// accounting.
+	quick := filepath.Join(dir, "quick-checks.yaml")
+	if err := os.WriteFile(quick, []byte(`apiVersion: eventcheck.dev/v1
+kind: Checks
+namespace: test
+completeness: {timeout: 10s}
+phases:
+  - name: broken
+    apply: base
+    documents:
+      - {name: scenario-a-failed-mount, type: Warning, reason: FailedMount, kind: Pod, namePrefix: scenario-a, timeout: 10s}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, args ...string) (int, string) {
+		t.Helper()
+		return te.cli(t, ctx, append([]string{"run", "--reuse", "--cluster", "local",
+			"--scenarios", filepath.Join(module, "scenarios", "events")}, args...)...)
+	}
+	exporterBin := filepath.Join(dir, "events-exporter")
+	if out, err := exec.Command("go", "build", "-o", exporterBin, "../../cmd/events-exporter").CombinedOutput(); err != nil {
+		t.Fatalf("building the exporter: %v\n%s", err, out)
+	}
+
+	return &content{te: te, module: module, gate: gate, dir: dir, fixed: fixed, quick: quick, exporterBin: exporterBin, values: values, run: run}
 }
 
 // envStatusKubeconfig is the kubeconfig path `env up` reported.
-func envStatusKubeconfig(t *testing.T, ctx context.Context, name string) string {
+func envStatusKubeconfig(t *testing.T, ctx context.Context, te testEnv) string {
 	t.Helper()
-	_, out := eventcheck(t, ctx, "env", "status", "--cluster-name", name)
+	_, out := te.cli(t, ctx, "env", "status")
 	for line := range strings.Lines(out) {
 		if _, rest, ok := strings.Cut(line, "kubeconfig "); ok {
 			return strings.Fields(rest)[0]

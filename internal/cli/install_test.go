@@ -24,6 +24,7 @@ func TestInstalledCLIRunsTheLocalPath(t *testing.T) {
 	if testing.Short() {
 		t.Skip("installs the CLI and starts an environment; skipped with -short")
 	}
+	t.Parallel() // an environment of its own; go test runs two such at a time
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)

@@ -26,11 +26,14 @@ import (
 )
 
 // OpenSearchEnvDir is where `eventcheck env up` keeps its OpenSearch:
-// $EVENTCHECK_ENV_DIR/opensearch if set, else a directory the OpenSearch
-// system user can reach when we are root.
-func OpenSearchEnvDir() string {
-	if dir := os.Getenv("EVENTCHECK_ENV_DIR"); dir != "" {
-		return filepath.Join(dir, "opensearch")
+// envDir/opensearch (--env-dir), else $EVENTCHECK_ENV_DIR/opensearch, else
+// a directory the OpenSearch system user can reach when we are root.
+func OpenSearchEnvDir(envDir string) string {
+	if envDir == "" {
+		envDir = os.Getenv("EVENTCHECK_ENV_DIR")
+	}
+	if envDir != "" {
+		return filepath.Join(envDir, "opensearch")
 	}
 	if os.Geteuid() == 0 {
 		return "/var/lib/eventcheck/env/opensearch"
@@ -53,8 +56,9 @@ type Options struct {
 	// RequireRunning fails Up unless the cluster is already running.
 	RequireRunning bool
 	// ReuseOpenSearch connects to the OpenSearch `eventcheck env up`
-	// started instead of starting one.
+	// started (in EnvDir) instead of starting one.
 	ReuseOpenSearch bool
+	EnvDir          string
 	// PrivateClusterDir gives a local cluster a temporary directory of
 	// its own, removed by Down.
 	PrivateClusterDir bool
@@ -135,9 +139,9 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	}
 	osOpts := append([]opensearch.Option{opensearch.WithLogger(o.Log)}, o.OSOptions...)
 	if o.ReuseOpenSearch {
-		url, _, ok := oslocal.Detached(OpenSearchEnvDir())
+		url, _, ok := oslocal.Detached(OpenSearchEnvDir(o.EnvDir))
 		if !ok {
-			return env, fmt.Errorf("--reuse: no OpenSearch from `eventcheck env up` is running (looked in %s); start the environment with `eventcheck env up`", OpenSearchEnvDir())
+			return env, fmt.Errorf("--reuse: no OpenSearch from `eventcheck env up` is running (looked in %s); start the environment with `eventcheck env up`", OpenSearchEnvDir(o.EnvDir))
 		}
 		osName = opensearch.URL
 		osOpts = append(osOpts, opensearch.WithEndpoint(opensearch.Endpoint{URL: url}))

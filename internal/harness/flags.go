@@ -53,6 +53,7 @@ type Flags struct {
 	ExporterImage   string
 	Keep            bool
 	Reuse           bool
+	EnvDir          string
 }
 
 // stringList is a repeatable flag.
@@ -98,13 +99,14 @@ func (f *Flags) Register(fs *flag.FlagSet, withKubeconfig bool) {
 	fs.StringVar(&f.ExporterNS, "exporter-namespace", "", "namespace of a helm exporter's release (default opensearch-exporter)")
 	fs.StringVar(&f.ExporterImage, "exporter-image", "", "exporter image for kubeconfig clusters")
 	fs.BoolVar(&f.Keep, "keep", false, "keep the environment and the scenario's objects after the run")
+	fs.StringVar(&f.EnvDir, "env-dir", "", "where env up keeps its OpenSearch, for --reuse (default: $EVENTCHECK_ENV_DIR, else a fixed directory)")
 	fs.BoolVar(&f.Reuse, "reuse", false, "use the cluster and OpenSearch that 'eventcheck env up' started (and leave them running)")
 }
 
 // Options turns the flags into harness options. The password comes from a
 // file or $OPENSEARCH_PASSWORD, never from the command line.
 func (f *Flags) Options(log *slog.Logger) (Options, error) {
-	o := Options{Cluster: f.Cluster, OpenSearch: f.OpenSearch, Exporter: f.Exporter, Log: log,
+	o := Options{Cluster: f.Cluster, OpenSearch: f.OpenSearch, Exporter: f.Exporter, Log: log, EnvDir: f.EnvDir,
 		ExporterOptions: []exporters.Option{exporters.WithImage(f.ExporterImage), exporters.WithCommand(f.ExporterCommand),
 			exporters.WithChart(f.ExporterChart, f.ExporterRelease, f.ExporterNS)}}
 	if !slices.Contains(exporters.Names, f.Exporter) {

@@ -33,6 +33,7 @@ type options struct {
 	context    string
 	nodes      int
 	binary     string
+	envDir     string
 }
 
 func (o *options) provider(ctx context.Context, log *slog.Logger) (cluster.Provider, error) {
@@ -59,6 +60,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to write (kind)")
 	f.IntVar(&o.nodes, "nodes", 3, "number of nodes (local)")
 	f.StringVar(&o.binary, "localcluster-bin", "", "localcluster binary (default: built from the source tree)")
+	f.StringVar(&o.envDir, "env-dir", "", "where OpenSearch keeps its state (default: $EVENTCHECK_ENV_DIR, else a fixed directory); run --reuse takes the same")
 
 	cmd.AddCommand(&cobra.Command{
 		Use:   "up",
@@ -74,7 +76,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			var clusterErr, osErr error
 			var url string
 			wg.Go(func() { clusterErr = p.Up(ctx) })
-			wg.Go(func() { url, osErr = openSearchUp(ctx, log) })
+			wg.Go(func() { url, osErr = openSearchUp(ctx, log, o.envDir) })
 			wg.Wait()
 			if err := errors.Join(clusterErr, osErr); err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
@@ -93,7 +95,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			if err != nil {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
-			if err := errors.Join(p.Down(cmd.Context()), oslocal.StopDetached(harness.OpenSearchEnvDir())); err != nil {
+			if err := errors.Join(p.Down(cmd.Context()), oslocal.StopDetached(harness.OpenSearchEnvDir(o.envDir))); err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "environment is down")
@@ -111,7 +113,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			}
 			r, ok := p.(runner)
 			clusterUp := ok && r.Running()
-			url, _, osUp := oslocal.Detached(harness.OpenSearchEnvDir())
+			url, _, osUp := oslocal.Detached(harness.OpenSearchEnvDir(o.envDir))
 			if !clusterUp || !osUp {
 				return exitcode.Errorf(exitcode.Environment, "environment not running (cluster %s: %v, OpenSearch: %v); start it with `eventcheck env up`", o.cluster, clusterUp, osUp)
 			}
@@ -125,8 +127,8 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 
 // openSearchUp starts (or finds) the detached local OpenSearch and applies
 // the index template.
-func openSearchUp(ctx context.Context, log *slog.Logger) (string, error) {
-	dir := harness.OpenSearchEnvDir()
+func openSearchUp(ctx context.Context, log *slog.Logger, envDir string) (string, error) {
+	dir := harness.OpenSearchEnvDir(envDir)
 	if url, _, ok := oslocal.Detached(dir); ok {
 		log.Info("reusing running OpenSearch", "url", url)
 		return url, nil
