@@ -148,7 +148,9 @@ func (r *Runner) scopeEvents(ctx context.Context) (string, []corev1.Event, error
 		if err != nil {
 			return scope, nil, fmt.Errorf("%s events: %w", kind, err)
 		}
-		add(list.Items, func(e corev1.Event) bool { return e.InvolvedObject.Namespace == "" })
+		// The selector narrows on the server; the check keeps to the
+		// contract whatever a server (or a fake) returns.
+		add(list.Items, func(e corev1.Event) bool { return e.InvolvedObject.Kind == kind && e.InvolvedObject.Namespace == "" })
 	}
 	slices.SortFunc(out, func(a, b corev1.Event) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
 	return scope, out, nil

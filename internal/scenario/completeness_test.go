@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 func ev(uid, typ, reason, kind, name, msg string) corev1.Event {
@@ -50,5 +53,42 @@ func TestFirstFewBoundsTheList(t *testing.T) {
 	}
 	if got := firstFew(items); strings.Count(got, "x") != listed || !strings.HasSuffix(got, "and 15 more") {
 		t.Fatalf("firstFew = %q", got)
+	}
+}
+
+// The scope is the scenario's namespace, the namespaces checks.yaml adds,
+// and the events about cluster-scoped objects of the kinds it names.
+func TestScopeEventsWidensAsChecksSay(t *testing.T) {
+	at := func(ns, uid, kind, objNS string) *corev1.Event {
+		e := ev(uid, "Normal", "R", kind, "x", "m")
+		e.Namespace, e.Name, e.InvolvedObject.Namespace = ns, uid, objNS
+		return &e
+	}
+	kube := fake.NewClientset(
+		at("test", "in-test", "Pod", "test"),
+		at("kube-system", "in-kube-system", "Pod", "kube-system"),
+		at("default", "about-node", "Node", ""),
+		at("default", "about-namespace", "Namespace", ""),
+		at("other", "elsewhere", "Pod", "other"),
+	)
+	r := &Runner{S: &Scenario{Checks: Checks{Namespace: "test"}}, kube: kube}
+	uids := func() []string {
+		_, events, err := r.scopeEvents(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range events {
+			out = append(out, string(e.UID))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := uids(); !slices.Equal(got, []string{"in-test"}) {
+		t.Fatalf("default scope: %v", got)
+	}
+	r.S.Checks.Completeness = Completeness{Namespaces: []string{"kube-system"}, ClusterScoped: []string{"Node"}}
+	if got := uids(); !slices.Equal(got, []string{"about-node", "in-kube-system", "in-test"}) {
+		t.Fatalf("widened scope: %v", got)
 	}
 }
