@@ -98,6 +98,23 @@ type Options struct {
 	Log          *slog.Logger
 }
 
+// Content is the configuration a backend runs — the content's values, or
+// defaults when it gives none — and the index it writes.
+func (o *Options) Content(defaults func() (*exportervalues.Values, error)) (*exportervalues.Values, string, error) {
+	values := o.Values
+	if values == nil {
+		var err error
+		if values, err = defaults(); err != nil {
+			return nil, "", err
+		}
+	}
+	index, err := values.Index()
+	if err != nil {
+		return nil, "", err
+	}
+	return values, index, nil
+}
+
 // Defaults fills unset fields.
 func (o *Options) Defaults() {
 	if o.ReadyTimeout == 0 {

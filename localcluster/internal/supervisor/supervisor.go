@@ -396,16 +396,22 @@ func stopGroup(log *slog.Logger, group []*child) {
 	}
 }
 
+// adminClient talks to the apiserver with a short per-request timeout, for
+// readiness polls.
+func adminClient(kubeconfig string) (kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Timeout = 5 * time.Second
+	return kubernetes.NewForConfig(cfg)
+}
+
 // waitAPIServed returns once the apiserver is ready and discovery serves
 // every group, events.k8s.io/v1 among them; it fails at once if the
 // apiserver exits.
 func waitAPIServed(ctx context.Context, kubeconfig string, apiserver *child) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return err
-	}
-	cfg.Timeout = 5 * time.Second
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := adminClient(kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -440,12 +446,7 @@ func waitAPIServed(ctx context.Context, kubeconfig string, apiserver *child) err
 // waitReady returns when the apiserver is ready, every node is Ready and
 // untainted, and the default ServiceAccount exists (pods can be created).
 func waitReady(ctx context.Context, kubeconfig string, nodes int) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return err
-	}
-	cfg.Timeout = 5 * time.Second
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := adminClient(kubeconfig)
 	if err != nil {
 		return err
 	}

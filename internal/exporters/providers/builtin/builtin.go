@@ -63,14 +63,7 @@ func DefaultValues() (*exportervalues.Values, error) {
 
 func (p *provider) Start(ctx context.Context, t providers.Target) (*providers.Running, error) {
 	p.o.Defaults()
-	values := p.o.Values
-	if values == nil {
-		var err error
-		if values, err = DefaultValues(); err != nil {
-			return nil, err
-		}
-	}
-	index, err := values.Index()
+	values, index, err := p.o.Content(DefaultValues)
 	if err != nil {
 		return nil, err
 	}

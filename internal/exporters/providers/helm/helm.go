@@ -62,14 +62,7 @@ func (p *provider) Start(ctx context.Context, t providers.Target) (*providers.Ru
 	if p.o.Chart == "" {
 		return nil, fmt.Errorf("--exporter helm needs --exporter-chart: a chart directory or archive, oci://registry/chart, or REPO_URL/CHART (%w)", providers.ErrUsage)
 	}
-	values := p.o.Values
-	if values == nil {
-		var err error
-		if values, err = p.defaults(); err != nil {
-			return nil, err
-		}
-	}
-	index, err := values.Index()
+	values, index, err := p.o.Content(p.defaults)
 	if err != nil {
 		return nil, err
 	}

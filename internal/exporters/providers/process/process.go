@@ -60,14 +60,7 @@ func (p *provider) Start(ctx context.Context, t providers.Target) (*providers.Ru
 	if len(p.o.Command) == 0 {
 		return nil, fmt.Errorf("--exporter process needs --exporter-command, e.g. \"kubernetes-event-exporter -conf {config}\" (%w)", providers.ErrUsage)
 	}
-	values := p.o.Values
-	if values == nil {
-		var err error
-		if values, err = p.defaults(); err != nil {
-			return nil, err
-		}
-	}
-	index, err := values.Index()
+	values, index, err := p.o.Content(p.defaults)
 	if err != nil {
 		return nil, err
 	}
