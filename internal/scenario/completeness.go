@@ -199,5 +199,6 @@ func describeEvent(e corev1.Event) string {
 	if len(msg) > 100 {
 		msg = msg[:99] + "…"
 	}
-	return fmt.Sprintf("%s %s %s/%s: %q", e.Type, e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, msg)
+	// Quoted for reading, not escaped: messages quote names themselves.
+	return fmt.Sprintf(`%s %s %s/%s: "%s"`, e.Type, e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, msg)
 }

@@ -155,7 +155,7 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) (
 		}
 		return exitcode.Wrap(exitcode.Environment, err)
 	}
-	rep.Cluster = env.ClusterKind
+	rep.Cluster, rep.OpenSearch = env.ClusterKind, env.OpenSearchKind
 	p.line("✓ environment up in %s (cluster %s, kubeconfig %s, OpenSearch %s)", rep.EnvUp.Round(100*time.Millisecond), env.ClusterKind, env.Cluster.Kubeconfig(), env.Instance.Endpoint)
 	defer func() {
 		if o.env.Keep {
