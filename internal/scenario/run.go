@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -142,20 +144,19 @@ func (r *Runner) Document(ctx context.Context, p Phase, d DocumentCheck) Result 
 		applied := r.appliedAt(p.Name)
 		// Core events carry whole seconds: look from the applied second.
 		m := d.Match(applied.Truncate(time.Second))
-		deadline := time.Now().Add(d.Timeout)
 		var last *eventindex.Result
 		var lastErr error
-		for {
+		err := wait.PollUntilContextTimeout(ctx, poll, d.Timeout, true, func(ctx context.Context) (bool, error) {
 			res, err := r.Search.Find(ctx, m)
-			if err == nil && len(res.Matched) >= d.AtLeast {
-				return Result{Passed: true, Elapsed: time.Since(applied), Matched: res.Matched,
-					Detail: fmt.Sprintf("%d matching: %s", len(res.Matched), res.Matched[0].Event.Message)}
+			if err != nil && ctx.Err() != nil {
+				return false, nil // the deadline is no finding: keep the last one
 			}
 			last, lastErr = res, err
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				break
-			}
-			sleep(ctx, poll)
+			return err == nil && len(res.Matched) >= d.AtLeast, nil
+		})
+		if err == nil {
+			return Result{Passed: true, Elapsed: time.Since(applied), Matched: last.Matched,
+				Detail: fmt.Sprintf("%d matching: %s", len(last.Matched), last.Matched[0].Event.Message)}
 		}
 		out := Result{Detail: fmt.Sprintf("no %s after %s", describe(d), d.Timeout)}
 		if lastErr != nil {
@@ -205,19 +206,17 @@ func (r *Runner) Rise(ctx context.Context, p Phase, rise Rise) Result {
 		before := r.recorded[rise.Above]
 		r.mu.Unlock()
 		applied := r.appliedAt(p.Name)
-		deadline := time.Now().Add(rise.Timeout)
 		var n int64
-		for {
-			var err error
-			n, err = r.count(ctx, rise.Type, rise.NamePrefix)
-			if err == nil && n > before {
-				return Result{Passed: true, Elapsed: time.Since(applied), Detail: fmt.Sprintf("%s documents %d → %d", rise.Type, before, n)}
+		err := wait.PollUntilContextTimeout(ctx, poll, rise.Timeout, true, func(ctx context.Context) (bool, error) {
+			if c, err := r.count(ctx, rise.Type, rise.NamePrefix); err == nil {
+				n = c
 			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return Result{Detail: fmt.Sprintf("%s documents still %d (recorded %d as %s) after %s", rise.Type, n, before, rise.Above, rise.Timeout)}
-			}
-			sleep(ctx, poll)
+			return n > before, nil
+		})
+		if err == nil {
+			return Result{Passed: true, Elapsed: time.Since(applied), Detail: fmt.Sprintf("%s documents %d → %d", rise.Type, before, n)}
 		}
+		return Result{Detail: fmt.Sprintf("%s documents still %d (recorded %d as %s) after %s", rise.Type, n, before, rise.Above, rise.Timeout)}
 	})
 }
 
@@ -234,24 +233,23 @@ func (r *Runner) Workload(ctx context.Context, p Phase, w Workload) Result {
 			return Result{Detail: fmt.Sprintf("phase %s does not create %s %s", p.Name, w.Kind, w.Name)}
 		}
 		applied := r.appliedAt(p.Name)
-		deadline := time.Now().Add(w.Timeout)
 		var state string
-		for {
+		err := wait.PollUntilContextTimeout(ctx, poll, w.Timeout, true, func(ctx context.Context) (bool, error) {
 			live, err := r.applier.Get(ctx, obj)
-			if err == nil {
-				var ok bool
-				ok, state = hasCondition(live, w.Condition)
-				if ok {
-					return Result{Passed: true, Elapsed: time.Since(applied), Detail: state}
+			if err != nil {
+				if ctx.Err() == nil {
+					state = err.Error()
 				}
-			} else {
-				state = err.Error()
+				return false, nil
 			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return Result{Detail: fmt.Sprintf("not %s after %s: %s", w.Condition, w.Timeout, state)}
-			}
-			sleep(ctx, poll)
+			var ok bool
+			ok, state = hasCondition(live, w.Condition)
+			return ok, nil
+		})
+		if err == nil {
+			return Result{Passed: true, Elapsed: time.Since(applied), Detail: state}
 		}
+		return Result{Detail: fmt.Sprintf("not %s after %s: %s", w.Condition, w.Timeout, state)}
 	})
 }
 
@@ -374,19 +372,18 @@ func (r *Runner) Dashboard(ctx context.Context) []Result {
 
 // PanelResults runs the dashboard's panels (exposed for reports).
 func PanelResults(ctx context.Context, r *Runner, s dashboard.Story) []dashboard.Result {
-	// Documents written just now become searchable on the next refresh.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res := dashboard.Check(ctx, r.Search, r.S.Dashboard, s)
-		ok := true
-		for _, x := range res {
-			ok = ok && (x.Passed || x.Skipped)
+	// Documents written just now become searchable on the next refresh:
+	// look again for a bound, and report the last look.
+	var res []dashboard.Result
+	_ = wait.PollUntilContextTimeout(ctx, poll, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		got := dashboard.Check(ctx, r.Search, r.S.Dashboard, s)
+		if ctx.Err() != nil && res != nil {
+			return false, nil // cut short by the deadline: keep the last full look
 		}
-		if ok || time.Now().After(deadline) || ctx.Err() != nil {
-			return res
-		}
-		sleep(ctx, poll)
-	}
+		res = got
+		return !slices.ContainsFunc(res, func(x dashboard.Result) bool { return !x.Passed && !x.Skipped }), nil
+	})
+	return res
 }
 
 // Passed is true when every result passed.
@@ -455,11 +452,4 @@ func waiting(p corev1.Pod) string {
 		}
 	}
 	return s
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
 }
