@@ -23,6 +23,10 @@ type Provider = providers.Provider
 // ErrNotSupported is returned by operations a provider cannot do.
 var ErrNotSupported = providers.ErrNotSupported
 
+// Runner is a provider that can tell whether its cluster already runs
+// (one `eventcheck env up` started, for instance).
+type Runner interface{ Running() bool }
+
 // Provider names.
 const (
 	Auto       = "auto"

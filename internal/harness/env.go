@@ -87,8 +87,6 @@ type Env struct {
 	log           *slog.Logger
 }
 
-type runner interface{ Running() bool }
-
 // Up brings the environment up: cluster and OpenSearch in parallel, then
 // the index template and the exporter. On error, what was started is
 // stopped again.
@@ -132,7 +130,7 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	}
 	// Known before any later error: Down must never stop a cluster it
 	// did not start (one from `eventcheck env up`).
-	if r, ok := env.Cluster.(runner); ok && r.Running() {
+	if r, ok := env.Cluster.(cluster.Runner); ok && r.Running() {
 		env.ReusedCluster = true
 	} else if o.RequireRunning {
 		return env, fmt.Errorf("--reuse: no %s cluster is running; start one with `eventcheck env up --cluster %s`", clusterName, clusterName)

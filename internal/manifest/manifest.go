@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -152,20 +153,15 @@ func (a *Applier) Delete(ctx context.Context, objs []*unstructured.Unstructured,
 			continue
 		}
 		ri, _ := a.resource(o)
-		for {
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, max(time.Until(deadline), 0), true, func(ctx context.Context) (bool, error) {
 			_, err := ri.Get(ctx, o.GetName(), metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				break
-			}
-			if time.Now().After(deadline) {
-				errs = append(errs, fmt.Errorf("namespace %s still terminating after %s", o.GetName(), timeout))
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(200 * time.Millisecond):
-			}
+			return apierrors.IsNotFound(err), nil
+		})
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			errs = append(errs, fmt.Errorf("namespace %s still terminating after %s", o.GetName(), timeout))
 		}
 	}
 	return errors.Join(errs...)

@@ -42,8 +42,6 @@ func (o *options) provider(ctx context.Context, log *slog.Logger) (cluster.Provi
 		cluster.WithNodes(o.nodes), cluster.WithBinary(o.binary), cluster.WithLogger(log), cluster.WithDetach(true))
 }
 
-type runner interface{ Running() bool }
-
 // Command returns `eventcheck env`.
 func Command(log *slog.Logger) *cobra.Command {
 	o := &options{}
@@ -111,7 +109,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			if err != nil {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
-			r, ok := p.(runner)
+			r, ok := p.(cluster.Runner)
 			clusterUp := ok && r.Running()
 			url, _, osUp := oslocal.Detached(harness.OpenSearchEnvDir(o.envDir))
 			if !clusterUp || !osUp {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -176,16 +177,14 @@ func (p *provider) Down(ctx context.Context) error {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("failed to stop local cluster (pid %d): %w", pid, err)
 	}
-	deadline := time.Now().Add(stopTimeout)
-	for time.Now().Before(deadline) {
-		if !processAlive(pid) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, stopTimeout, true, func(context.Context) (bool, error) {
+		return !processAlive(pid), nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	return fmt.Errorf("local cluster (pid %d) did not stop within %s; killed it", pid, stopTimeout)
