@@ -19,6 +19,7 @@ import (
 
 	"github.com/eventcheck/eventcheck/exporter/config"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/yamlpos"
 )
 
 // Values is a loaded configuration with its overrides applied.
@@ -50,7 +51,7 @@ func Parse(file string, data []byte, set []string) (*Values, error) {
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("exporter config %s: want a mapping of settings (an exporter config, or Helm values with a config: block)", file)
 	}
-	v := &Values{File: file, doc: &doc, Helm: child(doc.Content[0], "config") != nil}
+	v := &Values{File: file, doc: &doc, Helm: yamlpos.Child(doc.Content[0], "config") != nil}
 	for _, s := range set {
 		overrides := map[string]any{}
 		if err := strvals.ParseInto(s, overrides); err != nil {
@@ -59,7 +60,7 @@ func Parse(file string, data []byte, set []string) (*Values, error) {
 			return nil, fmt.Errorf("--set %s=…: not key=value pairs as helm --set takes them (separate pairs with commas; write a comma inside a value as \\,)", key)
 		}
 		merge(doc.Content[0], overrides)
-		v.Helm = v.Helm || child(doc.Content[0], "config") != nil
+		v.Helm = v.Helm || yamlpos.Child(doc.Content[0], "config") != nil
 	}
 	return v, nil
 }
@@ -85,7 +86,7 @@ func (v *Values) name() string {
 // configNode is the exporter config mapping of doc.
 func configNode(doc *yaml.Node) *yaml.Node {
 	root := doc.Content[0]
-	if c := child(root, "config"); c != nil {
+	if c := yamlpos.Child(root, "config"); c != nil {
 		return c
 	}
 	return root
@@ -197,13 +198,13 @@ type Endpoint struct {
 // route, deDot, maxEventAgeSeconds, ...) kept as the content has it.
 func (v *Values) ForEndpoint(ep Endpoint) (*Values, error) {
 	out := &Values{File: v.File, Helm: v.Helm, doc: clone(v.doc)}
-	receivers := child(configNode(out.doc), "receivers")
+	receivers := yamlpos.Child(configNode(out.doc), "receivers")
 	if receivers == nil || receivers.Kind != yaml.SequenceNode {
 		return nil, fmt.Errorf("exporter config %s: no receivers: list", v.name())
 	}
 	n := 0
 	for _, r := range receivers.Content {
-		recv := child(r, "opensearch")
+		recv := yamlpos.Child(r, "opensearch")
 		if recv == nil || recv.Kind != yaml.MappingNode {
 			continue
 		}
@@ -238,6 +239,12 @@ func (v *Values) ForEndpoint(ep Endpoint) (*Values, error) {
 	return out, nil
 }
 
+// Position is where a field of the exporter config (receivers[1].name)
+// is in the file: in a values file, under config:.
+func (v *Values) Position(path string) (line, col int) {
+	return yamlpos.Find(configNode(v.doc), path)
+}
+
 // ExporterConfig renders the exporter's config (the config: block of a
 // values file) as the exporter reads it.
 func (v *Values) ExporterConfig() ([]byte, error) {
@@ -270,7 +277,7 @@ func encode(n *yaml.Node) ([]byte, error) {
 // A replaced scalar keeps the line of the one it replaces.
 func merge(m *yaml.Node, overrides map[string]any) {
 	for k, val := range overrides {
-		cur := child(m, k)
+		cur := yamlpos.Child(m, k)
 		if cur == nil {
 			cur = &yaml.Node{}
 			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k, Line: m.Line, Column: m.Column}, cur)
@@ -310,19 +317,6 @@ func set(n *yaml.Node, val any) {
 			n.Line, n.Column = line, col
 		}
 	}
-}
-
-// child is the value of key in a mapping node (nil if absent).
-func child(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }
 
 func remove(m *yaml.Node, key string) {

@@ -83,9 +83,10 @@ type Inputs struct {
 func Run(ctx context.Context, in Inputs) []Finding {
 	var out []Finding
 	var cfg *config.Config
+	var values *exportervalues.Values
 	if in.ExporterConfig != "" {
 		var fs []Finding
-		cfg, fs = exporterConfig(in.ExporterConfig, in.Set)
+		values, cfg, fs = exporterConfig(in.ExporterConfig, in.Set)
 		out = append(out, fs...)
 	}
 	if in.Scenario != "" {
@@ -96,7 +97,7 @@ func Run(ctx context.Context, in Inputs) []Finding {
 		s, fs := scenarioFindings(ctx, in.Scenario, in.Checks, in.Cluster, opts...)
 		out = append(out, fs...)
 		if s != nil && cfg != nil {
-			out = append(out, routeFindings(in.ExporterConfig, cfg, s)...)
+			out = append(out, routeFindings(in.ExporterConfig, values, cfg, s)...)
 		}
 	}
 	if in.Dashboards != "" {
@@ -132,14 +133,14 @@ func located(file string, err error) Finding {
 	return f
 }
 
-func exporterConfig(file string, set []string) (*config.Config, []Finding) {
+func exporterConfig(file string, set []string) (*exportervalues.Values, *config.Config, []Finding) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, []Finding{{File: file, Severity: Error, Message: err.Error()}}
+		return nil, nil, []Finding{{File: file, Severity: Error, Message: err.Error()}}
 	}
 	values, err := exportervalues.Parse(file, data, set)
 	if err != nil {
-		return nil, []Finding{located(file, err)}
+		return nil, nil, []Finding{located(file, err)}
 	}
 	// Variables are the deployment's business: lint the shape, not the
 	// environment it runs in.
@@ -151,37 +152,27 @@ func exporterConfig(file string, set []string) (*config.Config, []Finding) {
 		for _, p := range ps {
 			out = append(out, Finding{File: file, Line: p.Line, Column: p.Column, Severity: Error, Message: p.Path + ": " + p.Message})
 		}
-		return nil, out
+		return values, nil, out
 	case err != nil:
-		return nil, []Finding{located(file, err)}
+		return values, nil, []Finding{located(file, err)}
 	}
 	var out []Finding
+	at := func(path string, severity, format string, args ...any) {
+		line, col := values.Position(path)
+		out = append(out, Finding{File: file, Line: line, Column: col, Severity: severity, Message: fmt.Sprintf(format, args...)})
+	}
 	used := cfg.Route.ReceiverNames()
-	for _, r := range cfg.Receivers {
+	for i, r := range cfg.Receivers {
 		if !used[r.Name] {
-			out = append(out, Finding{File: file, Line: lineOf(data, "name: "+r.Name, `name: "`+r.Name+`"`), Severity: Warning,
-				Message: fmt.Sprintf("receiver %q is not used by any route: its events go nowhere", r.Name)})
+			at(fmt.Sprintf("receivers[%d].name", i), Warning, "receiver %q is not used by any route: its events go nowhere", r.Name)
 		}
 	}
-	for _, r := range cfg.Receivers {
+	for i, r := range cfg.Receivers {
 		if r.OpenSearch != nil && !r.OpenSearch.DeDot {
-			out = append(out, Finding{File: file, Line: lineOf(data, "name: "+r.Name, `name: "`+r.Name+`"`), Severity: Warning,
-				Message: fmt.Sprintf("receiver %q: deDot is off: label keys such as app and app.kubernetes.io/name on one object make OpenSearch reject the document in an index mapped dynamically (set deDot: true)", r.Name)})
+			at(fmt.Sprintf("receivers[%d].opensearch", i), Warning, "receiver %q: deDot is off: label keys such as app and app.kubernetes.io/name on one object make OpenSearch reject the document in an index mapped dynamically (set deDot: true)", r.Name)
 		}
 	}
-	return cfg, out
-}
-
-// lineOf finds the first line containing any of the needles.
-func lineOf(data []byte, needles ...string) int {
-	for i, l := range strings.Split(string(data), "\n") {
-		for _, n := range needles {
-			if strings.Contains(l, n) {
-				return i + 1
-			}
-		}
-	}
-	return 0
+	return values, cfg, out
 }
 
 func scenarioFindings(ctx context.Context, dir, checksFile string, cluster *rest.Config, opts ...scenario.LoadOption) (*scenario.Scenario, []Finding) {
@@ -200,9 +191,12 @@ func scenarioFindings(ctx context.Context, dir, checksFile string, cluster *rest
 	case err != nil:
 		return nil, []Finding{located(checksFile, err)}
 	}
-	data, _ := os.ReadFile(checksFile)
 	var out []Finding
-	for _, p := range s.Checks.Phases {
+	at := func(path string, severity, format string, args ...any) {
+		line, col := s.Position(path)
+		out = append(out, Finding{File: checksFile, Line: line, Column: col, Severity: severity, Message: fmt.Sprintf(format, args...)})
+	}
+	for i, p := range s.Checks.Phases {
 		objs := s.Objects[p.Name]
 		creates := func(prefix string) bool {
 			for _, o := range objs {
@@ -213,24 +207,24 @@ func scenarioFindings(ctx context.Context, dir, checksFile string, cluster *rest
 			}
 			return false
 		}
-		for _, d := range p.Documents {
+		for j, d := range p.Documents {
 			if d.NamePrefix != "" && !creates(d.NamePrefix) {
-				out = append(out, Finding{File: checksFile, Line: lineOf(data, "namePrefix: "+d.NamePrefix), Severity: Error,
-					Message: fmt.Sprintf("phase %s: check %s looks for objects named %s*, which the phase does not create", p.Name, d.Name, d.NamePrefix)})
+				at(fmt.Sprintf("phases[%d].documents[%d].namePrefix", i, j), Error,
+					"phase %s: check %s looks for objects named %s*, which the phase does not create", p.Name, d.Name, d.NamePrefix)
 			}
 			if d.Namespace != s.Checks.Namespace && !namespaceCreated(objs, d.Namespace) {
-				out = append(out, Finding{File: checksFile, Line: lineOf(data, "name: "+d.Name), Severity: Warning,
-					Message: fmt.Sprintf("phase %s: check %s looks in namespace %s, which the scenario does not use", p.Name, d.Name, d.Namespace)})
+				at(fmt.Sprintf("phases[%d].documents[%d].namespace", i, j), Warning,
+					"phase %s: check %s looks in namespace %s, which the scenario does not use", p.Name, d.Name, d.Namespace)
 			}
 		}
-		for _, w := range p.Workloads {
+		for j, w := range p.Workloads {
 			found := false
 			for _, o := range objs {
 				found = found || (o.GetKind() == w.Kind && o.GetName() == w.Name)
 			}
 			if !found {
-				out = append(out, Finding{File: checksFile, Line: lineOf(data, "name: "+w.Name), Severity: Error,
-					Message: fmt.Sprintf("phase %s: workload %s %s is not created by %s", p.Name, w.Kind, w.Name, p.Apply)})
+				at(fmt.Sprintf("phases[%d].workloads[%d].name", i, j), Error,
+					"phase %s: workload %s %s is not created by %s", p.Name, w.Kind, w.Name, p.Apply)
 			}
 		}
 		if cluster != nil {
@@ -464,15 +458,14 @@ func DocumentFields() fieldSet {
 // routeFindings warns when the exporter's route would not send to
 // OpenSearch what the scenario's checks expect: an event of the
 // scenario's namespace, or one of each type and reason a check looks for.
-func routeFindings(file string, cfg *config.Config, s *scenario.Scenario) []Finding {
+func routeFindings(file string, values *exportervalues.Values, cfg *config.Config, s *scenario.Scenario) []Finding {
 	openSearch := map[string]bool{}
 	for _, r := range cfg.Receivers {
 		if r.OpenSearch != nil {
 			openSearch[r.Name] = true
 		}
 	}
-	data, _ := os.ReadFile(file)
-	line := lineOf(data, "route:")
+	line, _ := values.Position("route")
 	reaches := func(ev *corev1.Event) bool {
 		for name := range exporter.Receivers(cfg.Route, ev, document.Object{}) {
 			if openSearch[name] {

@@ -52,7 +52,7 @@ func TestEachFinding(t *testing.T) {
 		{"the built-in content is clean", Inputs{Scenario: "scenarios/events", ExporterConfig: "exporter/deploy/config.yaml", Dashboards: "fixtures/dashboards/workshop.ndjson", DashboardID: "kubernetes-events"}, "", false},
 		{"workshop typo", Inputs{ExporterConfig: "fixtures/exporter/workshop-values.yaml"}, "workshop-values.yaml:9:3: error: config.maxEventsAgeSeconds: unknown field (did you mean maxEventAgeSeconds?)", true},
 		{"unused receiver, and an index the dashboard does not match", Inputs{ExporterConfig: "fixtures/lint/exporter-unused-receiver.yaml", Dashboards: "fixtures/dashboards/workshop.ndjson", DashboardID: "kubernetes-events"},
-			`exporter-unused-receiver.yaml:10: warning: receiver "forgotten" is not used by any route`, true},
+			`exporter-unused-receiver.yaml:10:11: warning: receiver "forgotten" is not used by any route`, true},
 		{"index mismatch", Inputs{ExporterConfig: "fixtures/lint/exporter-unused-receiver.yaml", Dashboards: "fixtures/dashboards/workshop.ndjson"},
 			`reads event fields from index pattern "eks-kubernetes-events*", which this exporter does not write (it writes [other-index])`, true},
 		{"field not in the documents", Inputs{Dashboards: "fixtures/lint/dashboards-bad-field.ndjson"}, `field "metadata.namespce.keyword" is not in the documents`, true},
@@ -60,7 +60,7 @@ func TestEachFinding(t *testing.T) {
 		{"malformed ndjson", Inputs{Dashboards: "fixtures/dashboards/malformed.ndjson"}, "malformed.ndjson:2: error:", true},
 		{"dashboard id not there", Inputs{Dashboards: "fixtures/dashboards/workshop.ndjson", DashboardID: "nope"}, `no dashboard "nope"`, true},
 		{"values without config", Inputs{ExporterConfig: "fixtures/lint/values-without-config.yaml"}, "without a config: block", true},
-		{"scenario checks objects it does not create", Inputs{Scenario: "fixtures/lint/scenario-bad"}, "checks.yaml:8: error: phase broken: check typo looks for objects named scenario-x*", true},
+		{"scenario checks objects it does not create", Inputs{Scenario: "fixtures/lint/scenario-bad"}, "checks.yaml:8:70: error: phase broken: check typo looks for objects named scenario-x*", true},
 		{"missing scenario dir", Inputs{Scenario: "fixtures/lint/none"}, "fixtures/lint/none does not exist", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,7 +96,7 @@ func TestDocumentFieldsAreWhatTheDashboardReads(t *testing.T) {
 func TestDeDotOffIsAWarning(t *testing.T) {
 	t.Chdir("../..")
 	got := lines(Run(context.Background(), Inputs{ExporterConfig: "fixtures/lint/exporter-unused-receiver.yaml"}))
-	want := `fixtures/lint/exporter-unused-receiver.yaml:6: warning: receiver "opensearch": deDot is off`
+	want := `fixtures/lint/exporter-unused-receiver.yaml:8:7: warning: receiver "opensearch": deDot is off`
 	if !strings.Contains(got, want) {
 		t.Fatalf("findings lack %q:\n%s", want, got)
 	}
@@ -193,5 +193,49 @@ func TestWrongContentIsCaught(t *testing.T) {
 	}
 	if clean := Run(context.Background(), Inputs{ExporterConfig: write("drop: []", "eks-kubernetes-events"), Scenario: "scenarios/events"}); len(clean) != 0 {
 		t.Errorf("right content: %s", lines(clean))
+	}
+}
+
+// A finding points at its own field, even when another field's value has
+// its name as a prefix (the workload scenario-a after the check
+// scenario-a-failed-mount; the receiver os after os-archive).
+func TestFindingsPointAtTheirOwnField(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("sc/base/kustomization.yaml", "resources: [cm.yaml]\n")
+	write("sc/base/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: scenario-a-config, namespace: test}\n")
+	checks := write("sc/checks.yaml", `apiVersion: eventcheck.dev/v1
+kind: Checks
+namespace: test
+phases:
+  - name: broken
+    apply: base
+    documents:
+      - {name: scenario-a-failed-mount, type: Warning, namePrefix: scenario-a}
+    workloads:
+      - {kind: Deployment, name: scenario-a, condition: Available}
+`)
+	values := write("values.yaml", `route: {routes: [{match: [{receiver: os-archive}]}]}
+receivers:
+  - name: os-archive
+    opensearch: {hosts: ["https://a.example:443"], index: archive, deDot: true}
+  - name: os
+    opensearch: {hosts: ["https://b.example:443"], index: events, deDot: true}
+`)
+	got := lines(Run(context.Background(), Inputs{Scenario: filepath.Join(dir, "sc"), ExporterConfig: values}))
+	for _, want := range []string{
+		checks + ":10:34: error: phase broken: workload Deployment scenario-a is not created by base",
+		values + ":5:11: warning: receiver \"os\" is not used by any route",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("findings lack %q:\n%s", want, got)
+		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/dashboard"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/manifest"
+	"github.com/eventcheck/eventcheck/internal/yamlpos"
 )
 
 // ChecksFile is the name of the checks in a scenario directory.
@@ -168,6 +169,13 @@ type Scenario struct {
 	// ExporterValues is the path of checks.yaml's exporter.values, made
 	// absolute ("" when it names none).
 	ExporterValues string
+	root           *yaml.Node
+}
+
+// Position is where a field of the checks (phases[0].workloads[1].name)
+// is in ChecksFile.
+func (s *Scenario) Position(path string) (line, col int) {
+	return yamlpos.Find(s.root, path)
 }
 
 // LoadOption changes how a scenario is loaded.
@@ -252,14 +260,14 @@ func load(fsys filesys.FileSystem, dir string, o loadOptions) (*Scenario, error)
 	if err := c.validate(file, &root, o); err != nil {
 		return nil, err
 	}
-	s := &Scenario{Name: path.Base(dir), FS: fsys, Dir: dir, Checks: c, ChecksFile: file, Objects: map[string][]*unstructured.Unstructured{}}
+	s := &Scenario{Name: path.Base(dir), FS: fsys, Dir: dir, Checks: c, ChecksFile: file, root: &root, Objects: map[string][]*unstructured.Unstructured{}}
 	if e := c.Exporter; e != nil && e.Values != "" {
 		s.ExporterValues = e.Values
 		if !path.IsAbs(e.Values) {
 			s.ExporterValues = path.Join(checksDir, e.Values)
 		}
 		if !fsys.Exists(s.ExporterValues) {
-			line, col := position(&root, "exporter.values")
+			line, col := yamlpos.Find(&root, "exporter.values")
 			return nil, Problems{{File: file, Line: line, Column: col, Path: "exporter.values", Message: fmt.Sprintf("%s does not exist (paths are relative to this file)", s.ExporterValues)}}
 		}
 	}
@@ -295,7 +303,7 @@ func load(fsys filesys.FileSystem, dir string, o loadOptions) (*Scenario, error)
 func (c *Checks) validate(file string, root *yaml.Node, o loadOptions) error {
 	var ps Problems
 	bad := func(where, format string, args ...any) {
-		line, col := position(root, where)
+		line, col := yamlpos.Find(root, where)
 		ps = append(ps, Problem{File: file, Line: line, Column: col, Path: where, Message: fmt.Sprintf(format, args...)})
 	}
 	// A negative duration would make a check give up before it looks.
