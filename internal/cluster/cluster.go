@@ -113,8 +113,8 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *providers.Options) error { o.Log = l; return nil }
 }
 
-// New returns the named provider. "auto" picks kind when a container engine
-// answers, else local, and logs which and why.
+// New returns the named provider ("auto" is resolved before, by
+// harness.Choose: one policy for the cluster and OpenSearch).
 func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
 	var o providers.Options
 	for _, opt := range opts {
@@ -123,11 +123,6 @@ func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
 		}
 	}
 	o.Defaults()
-	if name == Auto || name == "" {
-		name, reason := Detect(ctx)
-		o.Log.Info("cluster provider chosen", "provider", name, "why", reason)
-		return build(name, o)
-	}
 	return build(name, o)
 }
 

@@ -44,6 +44,26 @@ func OpenSearchEnvDir(envDir string) string {
 	return filepath.Join(os.TempDir(), "eventcheck-env-opensearch")
 }
 
+// Choose resolves "auto", with the one policy eventcheck has: the cluster
+// is kind when a container engine answers, else local; OpenSearch follows
+// the cluster (a container beside kind, else local). Each choice is logged
+// with why.
+func Choose(ctx context.Context, clusterName, osName string, log *slog.Logger) (string, string) {
+	if clusterName == cluster.Auto || clusterName == "" {
+		var why string
+		clusterName, why = cluster.Detect(ctx)
+		log.Info("cluster provider chosen", "provider", clusterName, "why", why)
+	}
+	if osName == opensearch.Auto || osName == "" {
+		osName = opensearch.Local
+		if clusterName == cluster.Kind {
+			osName = opensearch.Container
+		}
+		log.Info("OpenSearch provider chosen", "provider", osName, "why", "follows the cluster provider "+clusterName)
+	}
+	return clusterName, osName
+}
+
 // Options choose and configure the environment.
 type Options struct {
 	Cluster        string // cluster provider name (auto, kind, local, kubeconfig)
@@ -108,19 +128,7 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 		}
 		o.ClusterOptions = append(o.ClusterOptions, cluster.WithDir(env.removeDir))
 	}
-	clusterName, osName := o.Cluster, o.OpenSearch
-	if clusterName == cluster.Auto || clusterName == "" {
-		var why string
-		clusterName, why = cluster.Detect(ctx)
-		o.Log.Info("cluster provider chosen", "provider", clusterName, "why", why)
-	}
-	if osName == opensearch.Auto || osName == "" {
-		osName = opensearch.Local
-		if clusterName == cluster.Kind {
-			osName = opensearch.Container
-		}
-		o.Log.Info("OpenSearch provider chosen", "provider", osName, "why", "follows the cluster provider "+clusterName)
-	}
+	clusterName, osName := Choose(ctx, o.Cluster, o.OpenSearch, o.Log)
 	env.ClusterKind = clusterName
 	if env.exporter, err = exporters.New(o.Exporter, append([]exporters.Option{exporters.WithLogger(o.Log)}, o.ExporterOptions...)...); err != nil {
 		return env, err

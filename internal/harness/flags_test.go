@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -40,6 +41,22 @@ func TestPodEndpoint(t *testing.T) {
 	for _, c := range [][2]string{{cluster.Local, opensearch.Local}, {cluster.Kubeconfig, opensearch.URL}, {cluster.Kind, opensearch.URL}} {
 		if got := podEndpoint(c[0], c[1], ep); got != ep {
 			t.Errorf("%s + %s: %+v", c[0], c[1], got)
+		}
+	}
+}
+
+// One auto policy: OpenSearch follows the cluster; what is named stays.
+func TestChooseFollowsTheCluster(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	for _, c := range []struct{ cluster, os, wantCluster, wantOS string }{
+		{cluster.Kind, opensearch.Auto, cluster.Kind, opensearch.Container},
+		{cluster.Local, opensearch.Auto, cluster.Local, opensearch.Local},
+		{cluster.Kubeconfig, "", cluster.Kubeconfig, opensearch.Local},
+		{cluster.Local, opensearch.URL, cluster.Local, opensearch.URL},
+		{cluster.Kind, opensearch.Local, cluster.Kind, opensearch.Local},
+	} {
+		if gc, gos := Choose(context.Background(), c.cluster, c.os, log); gc != c.wantCluster || gos != c.wantOS {
+			t.Errorf("Choose(%s, %s) = %s, %s; want %s, %s", c.cluster, c.os, gc, gos, c.wantCluster, c.wantOS)
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/eventcheck/eventcheck/internal/engine"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
@@ -101,8 +100,8 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *providers.Options) error { o.Log = l; return nil }
 }
 
-// New returns the named provider. "auto" picks container when a container
-// engine answers, else local, and logs which and why.
+// New returns the named provider ("auto" is resolved before, by
+// harness.Choose: one policy for the cluster and OpenSearch).
 func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
 	var o providers.Options
 	for _, opt := range opts {
@@ -111,11 +110,6 @@ func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
 		}
 	}
 	o.Defaults()
-	if name == Auto || name == "" {
-		var reason string
-		name, reason = Detect(ctx)
-		o.Log.Info("OpenSearch provider chosen", "provider", name, "why", reason)
-	}
 	switch name {
 	case Local:
 		return local.New(o)
@@ -125,13 +119,4 @@ func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
 		return url.New(o)
 	}
 	return nil, fmt.Errorf("unknown OpenSearch provider %q: use one of %v", name, Names)
-}
-
-// Detect chooses between container and local and says why.
-func Detect(ctx context.Context) (name, reason string) {
-	eng, err := engine.Detect(ctx)
-	if err != nil {
-		return Local, err.Error()
-	}
-	return Container, fmt.Sprintf("%s engine %s answers", eng.Binary, eng.Version)
 }

@@ -37,7 +37,8 @@ type options struct {
 }
 
 func (o *options) provider(ctx context.Context, log *slog.Logger) (cluster.Provider, error) {
-	return cluster.New(ctx, o.cluster,
+	name, _ := harness.Choose(ctx, o.cluster, opensearch.Local, log)
+	return cluster.New(ctx, name,
 		cluster.WithName(o.name), cluster.WithConfigFile(o.configFile), cluster.WithKubeconfig(o.kubeconfig, o.context),
 		cluster.WithNodes(o.nodes), cluster.WithBinary(o.binary), cluster.WithLogger(log), cluster.WithDetach(true))
 }
@@ -52,7 +53,7 @@ func Command(log *slog.Logger) *cobra.Command {
 eventcheck run --reuse then uses them, and env down stops them.`,
 	}
 	f := cmd.PersistentFlags()
-	f.StringVar(&o.cluster, "cluster", cluster.Local, "cluster provider: local or kind")
+	f.StringVar(&o.cluster, "cluster", cluster.Local, "cluster provider: local, kind or auto (kind when a container engine answers)")
 	f.StringVar(&o.name, "cluster-name", "eventcheck", "cluster name")
 	f.StringVar(&o.configFile, "kind-config", "", "kind cluster config file")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to write (kind)")
