@@ -108,3 +108,29 @@ func StopGroup(pid int, exited <-chan error, grace time.Duration) {
 		<-exited
 	}
 }
+
+// Alive is false for a process that is gone or a zombie (exited but not
+// yet reaped by a parent that is still running), which signal 0 would
+// still find.
+func Alive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+// PIDFile reads the pid a detached process recorded in path and says
+// whether that process is alive.
+func PIDFile(path string) (pid int, alive bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	pid, err = strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	return pid, Alive(pid)
+}

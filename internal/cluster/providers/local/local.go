@@ -23,6 +23,7 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
 	"github.com/eventcheck/eventcheck/internal/logtail"
+	"github.com/eventcheck/eventcheck/internal/procstat"
 )
 
 // Files the localcluster supervisor writes in its directory.
@@ -84,17 +85,7 @@ func (p *provider) Running() bool {
 	return alive
 }
 
-func (p *provider) pid() (int, bool) {
-	data, err := os.ReadFile(filepath.Join(p.dir, pidFile))
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		return 0, false
-	}
-	return pid, syscall.Kill(pid, 0) == nil
-}
+func (p *provider) pid() (int, bool) { return procstat.PIDFile(filepath.Join(p.dir, pidFile)) }
 
 func (p *provider) Up(ctx context.Context) error {
 	if p.Running() {
@@ -178,7 +169,7 @@ func (p *provider) Down(ctx context.Context) error {
 		return fmt.Errorf("failed to stop local cluster (pid %d): %w", pid, err)
 	}
 	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, stopTimeout, true, func(context.Context) (bool, error) {
-		return !processAlive(pid), nil
+		return !procstat.Alive(pid), nil
 	})
 	switch {
 	case err == nil:
@@ -188,17 +179,6 @@ func (p *provider) Down(ctx context.Context) error {
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	return fmt.Errorf("local cluster (pid %d) did not stop within %s; killed it", pid, stopTimeout)
-}
-
-// processAlive is false for a process that is gone or a zombie (exited but
-// not yet reaped by a parent that is still running).
-func processAlive(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z"
 }
 
 func (p *provider) ExportLogs(_ context.Context, dir string) error {

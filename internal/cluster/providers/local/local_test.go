@@ -213,7 +213,7 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 	}
 	stopped = true
 	for _, pid := range pids {
-		if processAlive(pid) {
+		if procstat.Alive(pid) {
 			t.Errorf("process %d still alive after Down", pid)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/eventcheck/eventcheck/internal/logtail"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
 	"github.com/eventcheck/eventcheck/internal/procstat"
@@ -190,12 +192,8 @@ const (
 // Detached reports the endpoint of a detached server recorded in dir, if
 // its process is alive.
 func Detached(dir string) (string, int, bool) {
-	data, err := os.ReadFile(filepath.Join(dir, pidFile))
-	if err != nil {
-		return "", 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 || syscall.Kill(pid, 0) != nil {
+	pid, alive := procstat.PIDFile(filepath.Join(dir, pidFile))
+	if !alive {
 		return "", 0, false
 	}
 	url, err := os.ReadFile(filepath.Join(dir, endpointFile))
@@ -212,13 +210,12 @@ func StopDetached(dir string) error {
 		return nil
 	}
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	deadline := time.Now().Add(stopTimeout)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			return fmt.Errorf("OpenSearch (pid %d) did not stop within %s; killed it", pid, stopTimeout)
-		}
-		time.Sleep(100 * time.Millisecond)
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, stopTimeout, true, func(context.Context) (bool, error) {
+		return !procstat.Alive(pid), nil
+	})
+	if err != nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		return fmt.Errorf("OpenSearch (pid %d) did not stop within %s; killed it", pid, stopTimeout)
 	}
 	os.Remove(filepath.Join(dir, pidFile))
 	os.Remove(filepath.Join(dir, endpointFile))

@@ -1,0 +1,53 @@
+package procstat
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// A pid file names a live process, a dead one or none; an exited child not
+// yet reaped (a zombie) is dead, though signal 0 still finds it.
+func TestPIDFileAndAlive(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pid")
+	if _, alive := PIDFile(file); alive {
+		t.Fatal("no pid file, yet alive")
+	}
+	if err := os.WriteFile(file, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if pid, alive := PIDFile(file); !alive || pid != os.Getpid() {
+		t.Fatalf("this process: %d %t", pid, alive)
+	}
+	if err := os.WriteFile(file, []byte("not a pid"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, alive := PIDFile(file); alive {
+		t.Fatal("garbage in the pid file, yet alive")
+	}
+
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	pid := cmd.Process.Pid
+	err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return !Alive(pid), nil
+	})
+	if err != nil {
+		t.Fatal("an exited, unreaped child still counts as alive")
+	}
+	// Nothing has waited for it: it is a zombie, which signal 0 finds.
+	if syscall.Kill(pid, 0) != nil {
+		t.Log("the child was gone altogether (reaped elsewhere)")
+	}
+}
