@@ -11,10 +11,10 @@ import (
 type Metrics struct {
 	Registry         *prometheus.Registry
 	EventsReceived   *prometheus.CounterVec // by type
-	EventsSkipped    *prometheus.CounterVec // by reason: too_old, dropped_by_route, no_receiver
+	EventsSkipped    *prometheus.CounterVec // by reason: too_old, not_routed
 	DocumentsIndexed prometheus.Counter
 	DocumentsFailed  prometheus.Counter     // rejected for good (e.g. mapping errors)
-	BulkRequests     *prometheus.CounterVec // by result: success, partial, retry, error
+	BulkRequests     *prometheus.CounterVec // by result: success, partial, rejected, retry, error
 	Retries          prometheus.Counter
 	Pending          prometheus.Gauge
 	PendingFull      prometheus.Counter
