@@ -92,10 +92,7 @@ func TestContentThatBreaksTheStoryIsRed(t *testing.T) {
 		}
 	})
 	t.Run("a naive exporter fails exactly the checks for its defects", func(t *testing.T) {
-		naive := filepath.Join(dir, "naive-exporter")
-		if out, err := exec.Command("go", "build", "-o", naive, "../../fixtures/naive-exporter").CombinedOutput(); err != nil {
-			t.Fatalf("building the naive exporter: %v\n%s", err, out)
-		}
+		naive := goBuild(t, dir, "../../fixtures/naive-exporter")
 		dashboards, _ := filepath.Abs("../../fixtures/dashboards/workshop.ndjson")
 		defects := filepath.Join(dir, "defect-checks.yaml")
 		if err := os.WriteFile(defects, []byte(`apiVersion: eventcheck.dev/v1
@@ -196,10 +193,7 @@ phases:
 		return te.cli(t, ctx, append([]string{"run", "--reuse", "--cluster", "local",
 			"--scenarios", filepath.Join(module, "scenarios", "events")}, args...)...)
 	}
-	exporterBin := filepath.Join(dir, "events-exporter")
-	if out, err := exec.Command("go", "build", "-o", exporterBin, "../../cmd/events-exporter").CombinedOutput(); err != nil {
-		t.Fatalf("building the exporter: %v\n%s", err, out)
-	}
+	exporterBin := goBuild(t, dir, "../../cmd/events-exporter")
 
 	return &content{te: te, module: module, gate: gate, dir: dir, fixed: fixed, quick: quick, exporterBin: exporterBin, values: values, run: run}
 }
@@ -215,4 +209,14 @@ func envStatusKubeconfig(t *testing.T, ctx context.Context, te testEnv) string {
 	}
 	t.Fatalf("env status names no kubeconfig:\n%s", out)
 	return ""
+}
+
+// goBuild builds the main package in pkgDir into dir and returns the binary.
+func goBuild(t *testing.T, dir, pkgDir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, filepath.Base(pkgDir))
+	if out, err := exec.Command("go", "build", "-o", bin, pkgDir).CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkgDir, err, out)
+	}
+	return bin
 }

@@ -108,8 +108,8 @@ type Env struct {
 }
 
 // Up brings the environment up: cluster and OpenSearch in parallel, then
-// the index template and the exporter. On error, what was started is
-// stopped again.
+// the exporter under test (ours applies its index template). On error,
+// what was started is stopped again.
 func Up(ctx context.Context, o Options) (env *Env, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
