@@ -3,7 +3,7 @@
 GO ?= go
 EVENTCHECK = $(GO) run ./cmd/eventcheck
 
-.PHONY: run test unit e2e bench lint deps localcluster clean
+.PHONY: run test unit e2e bench drills lint deps localcluster clean
 
 ## run: the main job: the whole workshop story on the default environment
 ## (kind + container with a container engine, else local + local)
@@ -33,6 +33,13 @@ bench: localcluster
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cluster/providers/local/ ./internal/opensearch/providers/local/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./exporter/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/harness/
+
+## drills: the exporter's fault drills at scale: 10,000 events each, with
+## OpenSearch stopped 30 s, the exporter killed, the API connection cut and
+## a 410 Gone, 429s for 10 s, a document rejected for good (short forms run
+## in `make test`)
+drills: localcluster
+	$(GO) test -count=1 -v -run 'TestDrill' -timeout 60m ./exporter/ -args -drill-events 10000 -drill-outage 30s
 
 ## deps: install what a fresh machine lacks (Go modules, the OpenSearch
 ## distribution from Maven Central, its system user)

@@ -14,10 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -376,116 +374,6 @@ func TestBurstGivesOneDocumentPerEvent(t *testing.T) {
 	ns := namespace(t, "exp-burst")
 	createEvents(t, ns, 0, 500)
 	waitIndexed(t, ns, 500)
-}
-
-func TestOpenSearchOutageLosesNothing(t *testing.T) {
-	needEnv(t)
-	ctx := context.Background()
-	addr := runExporter(t, exporterConfig(t))
-	waitReady(t, addr, true)
-	ns := namespace(t, "exp-outage")
-	createEvents(t, ns, 0, 100)
-
-	if err := env.server.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-	restarted := false
-	t.Cleanup(func() {
-		if !restarted {
-			_, _ = env.server.Start(ctx)
-		}
-	})
-	waitReadyBody(t, addr, false, "unreachable")
-	// Keep events coming for more than ten seconds of outage, and update
-	// some that may or may not have been indexed before it.
-	outage := time.Now()
-	for batch := range 6 {
-		createEvents(t, ns, 100+batch*50, 150+batch*50)
-		time.Sleep(2 * time.Second) // the outage lasts, by design of this test
-	}
-	for i := range 20 {
-		ev, err := env.kube.CoreV1().Events(ns).Get(ctx, fmt.Sprintf("burst-%d", i), metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev.Count = 3
-		if _, err := env.kube.CoreV1().Events(ns).Update(ctx, ev, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if d := time.Since(outage); d < 10*time.Second {
-		t.Fatalf("outage lasted only %s", d)
-	}
-	if _, err := env.server.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	restarted = true
-	waitReady(t, addr, true)
-	waitIndexed(t, ns, 400)
-	// Anchored: "event 7" as a substring also matches events 70-79.
-	res, err := env.search.Find(ctx, eventindex.Match{Namespace: ns, Reason: "BurstTest", MessageRegexp: regexp.MustCompile(`^event 7$`)})
-	if err != nil || len(res.Matched) != 1 || res.Matched[0].Event.Count != 3 {
-		t.Fatalf("updated event: %+v %v; want count 3", res, err)
-	}
-}
-
-func TestExporterKilledMidBurstLosesNothing(t *testing.T) {
-	needEnv(t)
-	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-route: {routes: [{match: [{receiver: os}]}]}
-receivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]
-`, env.osURL)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	start := func() (*exec.Cmd, string) {
-		port, err := freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		cmd := exec.Command(env.exporter, "-conf", cfgPath, "-kubeconfig", env.saFile, "-metrics-address", addr)
-		cmd.Stderr = io.Discard
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		return cmd, "http://" + addr
-	}
-	cmd, addr := start()
-	waitReady(t, addr, true)
-	ns := namespace(t, "exp-kill")
-
-	// A burst paced over about three seconds, so the kill lands inside it.
-	created := make(chan struct{})
-	go func() {
-		defer close(created)
-		for batch := range 12 {
-			createEvents(t, ns, batch*50, batch*50+50)
-			time.Sleep(250 * time.Millisecond) // pacing of the burst, by design
-		}
-	}()
-	if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
-		docs, _ := indexed(t, ns)
-		return docs > 0, nil
-	}); err != nil {
-		t.Fatal("nothing indexed before the kill")
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	select {
-	case <-created:
-		t.Fatal("the burst ended before the kill: it did not land mid-burst")
-	default:
-	}
-	killedAt, _ := indexed(t, ns)
-	<-created
-	t.Logf("killed with %d of 600 events indexed", killedAt)
-	_, addr = start()
-	waitReady(t, addr, true)
-	waitIndexed(t, ns, 600)
 }
 
 func TestNotReadyStatesSayWhy(t *testing.T) {

@@ -125,6 +125,13 @@ type Enrichment struct {
 	Disabled  bool          `yaml:"disabled"`
 	CacheSize int           `yaml:"cacheSize"`
 	CacheTTL  time.Duration `yaml:"cacheTTL"`
+	// Wait is how long an event waits for its object's lookup before it
+	// is exported without and updated when the lookup lands (default
+	// 150ms): enrichment never holds export to the API's rate limit.
+	Wait time.Duration `yaml:"wait"`
+	// Concurrency bounds the lookups in flight (default 16); all of them
+	// share kubeQPS.
+	Concurrency int `yaml:"concurrency"`
 }
 
 // Defaults the exporter uses where the file is silent.

@@ -20,6 +20,11 @@ type Metrics struct {
 	PendingFull      prometheus.Counter
 	Latency          prometheus.Histogram
 	WatchErrors      prometheus.Counter
+	// Lookups of involved objects, by source: cache, get, list.
+	Lookups *prometheus.CounterVec
+	// EnrichmentDeferred counts events exported before their lookup
+	// landed (their documents are updated when it does).
+	EnrichmentDeferred prometheus.Counter
 }
 
 // New creates and registers the metrics.
@@ -60,8 +65,14 @@ func New() *Metrics {
 		WatchErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "events_exporter_watch_errors_total", Help: "Errors from the event watch.",
 		}),
+		Lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "events_exporter_enrichment_lookups_total", Help: "Involved-object lookups, by source (cache, get, list).",
+		}, []string{"source"}),
+		EnrichmentDeferred: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "events_exporter_enrichment_deferred_total", Help: "Events exported before their involved object's lookup landed, then updated.",
+		}),
 	}
 	r.MustRegister(m.EventsReceived, m.EventsSkipped, m.DocumentsIndexed, m.DocumentsFailed, m.BulkRequests,
-		m.Retries, m.Pending, m.PendingFull, m.Latency, m.WatchErrors)
+		m.Retries, m.Pending, m.PendingFull, m.Latency, m.WatchErrors, m.Lookups, m.EnrichmentDeferred)
 	return m
 }

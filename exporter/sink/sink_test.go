@@ -29,6 +29,8 @@ type fakeBulk struct {
 	maxBatch  int
 	down      bool           // whole requests fail with 503
 	itemFails map[string]int // id -> status to answer (once for 429, always for 400)
+	// hold, when set, holds the next bulk request until it is closed.
+	hold chan struct{}
 }
 
 func newFakeBulk() *fakeBulk {
@@ -37,6 +39,14 @@ func newFakeBulk() *fakeBulk {
 
 func (f *fakeBulk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
+	if hold := f.hold; hold != nil && r.URL.Path != "/" {
+		f.hold = nil
+		f.requests++ // seen, though not answered yet
+		f.mu.Unlock()
+		<-hold
+		f.mu.Lock()
+		f.requests--
+	}
 	defer f.mu.Unlock()
 	if f.down {
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -266,4 +276,29 @@ func TestPendingLimitWaitsInsteadOfDropping(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "all 11", func() bool { d, _, _, _ := f.snapshot(); return len(d) == 11 })
+}
+
+// While a request is in flight, documents accumulate, and the next
+// requests carry them in full batches; when idle, one document is sent at
+// once rather than at the next flush tick.
+func TestBatchesFillWhileARequestIsInFlight(t *testing.T) {
+	f := newFakeBulk()
+	hold := make(chan struct{})
+	f.set(func(f *fakeBulk) { f.hold = hold })
+	s, _, _ := start(t, f, func(c *Config) { c.FlushInterval = time.Hour })
+	ctx := context.Background()
+	_ = s.Put(ctx, doc("first", 1))
+	waitFor(t, "the first request", func() bool { _, _, req, _ := f.snapshot(); return req == 1 })
+	for i := range 250 {
+		_ = s.Put(ctx, doc(fmt.Sprint("burst-", i), 1))
+	}
+	close(hold)
+	waitFor(t, "every document", func() bool { d, _, _, _ := f.snapshot(); return len(d) == 251 })
+	if _, _, requests, maxBatch := f.snapshot(); requests != 4 || maxBatch != 100 {
+		t.Errorf("251 documents in %d requests, largest %d; want 4 requests (1, then 100, 100, 50)", requests, maxBatch)
+	}
+
+	// Idle: sent at once, not after the hour-long flush interval.
+	_ = s.Put(ctx, doc("alone", 1))
+	waitFor(t, "a lone document", func() bool { d, _, _, _ := f.snapshot(); return d["alone"] != "" })
 }

@@ -93,6 +93,29 @@ func RSS(pids ...int) int64 {
 	return total
 }
 
+// CPUSeconds is the user and system CPU time the processes have used so
+// far, from /proc/PID/stat (fields 14 and 15, in USER_HZ = 100 ticks).
+func CPUSeconds(pids ...int) float64 {
+	var ticks float64
+	for _, pid := range pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// The command name (field 2) may hold spaces: count from its end.
+		s := string(data)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 13 {
+			continue
+		}
+		for _, v := range f[11:13] { // utime, stime
+			n, _ := strconv.ParseFloat(v, 64)
+			ticks += n
+		}
+	}
+	return ticks / 100
+}
+
 // MiB converts bytes to mebibytes.
 func MiB(b int64) float64 { return float64(b) / (1 << 20) }
 

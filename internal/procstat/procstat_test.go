@@ -51,3 +51,17 @@ func TestPIDFileAndAlive(t *testing.T) {
 		t.Log("the child was gone altogether (reaped elsewhere)")
 	}
 }
+
+func TestCPUSecondsGrowsWithWork(t *testing.T) {
+	before := CPUSeconds(os.Getpid())
+	x := 0
+	for i := 0; CPUSeconds(os.Getpid())-before < 0.05 && i < 1e10; i++ {
+		x += i
+	}
+	if got := CPUSeconds(os.Getpid()) - before; got < 0.05 {
+		t.Fatalf("CPU seconds grew by %.3f after busy work; want ≥ 0.05 (%d)", got, x)
+	}
+	if CPUSeconds(-1) != 0 {
+		t.Error("a process that does not exist used CPU")
+	}
+}
