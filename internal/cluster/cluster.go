@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
 	"github.com/eventcheck/eventcheck/internal/cluster/providers/kind"
@@ -82,17 +81,6 @@ func WithBinary(path string) Option {
 	return func(o *providers.Options) error { o.Binary = path; return nil }
 }
 
-// WithAPIServerPort fixes a local cluster's apiserver port.
-func WithAPIServerPort(port int) Option {
-	return func(o *providers.Options) error {
-		if port < 0 || port > 65535 {
-			return fmt.Errorf("apiserver port %d out of range", port)
-		}
-		o.APIServerPort = port
-		return nil
-	}
-}
-
 // WithImages sets the images a local cluster's nodes can pull.
 func WithImages(images ...string) Option {
 	return func(o *providers.Options) error { o.Images = images; return nil }
@@ -101,11 +89,6 @@ func WithImages(images ...string) Option {
 // WithDetach keeps a local cluster running after this process exits.
 func WithDetach(detach bool) Option {
 	return func(o *providers.Options) error { o.Detach = detach; return nil }
-}
-
-// WithReadyTimeout bounds Up.
-func WithReadyTimeout(d time.Duration) Option {
-	return func(o *providers.Options) error { o.ReadyTimeout = d; return nil }
 }
 
 // WithLogger sets the logger.

@@ -299,19 +299,6 @@ func (s *Searcher) Count(ctx context.Context, q Query) (int64, error) {
 	return int64(resp.Hits.Total.Value), nil
 }
 
-// CountByType returns document counts per event type (Normal, Warning).
-func (s *Searcher) CountByType(ctx context.Context, q Query) (map[string]int64, error) {
-	terms, err := s.Terms(ctx, q, "type.keyword", 10)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int64{}
-	for _, t := range terms {
-		out[t.Key] = t.Count
-	}
-	return out, nil
-}
-
 // TermCount is one bucket of a terms aggregation.
 type TermCount struct {
 	Key   string

@@ -6,7 +6,6 @@ package exporters
 import (
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/google/shlex"
 
@@ -77,11 +76,6 @@ func WithChart(chart, release, namespace string) Option {
 		o.Chart, o.Release, o.Namespace = chart, release, namespace
 		return nil
 	}
-}
-
-// WithReadyTimeout bounds Start.
-func WithReadyTimeout(d time.Duration) Option {
-	return func(o *providers.Options) error { o.ReadyTimeout = d; return nil }
 }
 
 // WithLogger sets the logger.

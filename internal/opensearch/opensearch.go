@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
@@ -88,11 +87,6 @@ func WithJavaHome(home string) Option {
 // WithNetwork joins a container network with the alias "opensearch".
 func WithNetwork(network string) Option {
 	return func(o *providers.Options) error { o.Network = network; return nil }
-}
-
-// WithReadyTimeout bounds Start.
-func WithReadyTimeout(d time.Duration) Option {
-	return func(o *providers.Options) error { o.ReadyTimeout = d; return nil }
 }
 
 // WithLogger sets the logger.

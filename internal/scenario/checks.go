@@ -453,12 +453,3 @@ func (d DocumentCheck) Match(since time.Time) eventindex.Match {
 	}
 	return m
 }
-
-// PhaseNames lists the phases in order.
-func (s *Scenario) PhaseNames() []string {
-	var out []string
-	for _, p := range s.Checks.Phases {
-		out = append(out, p.Name)
-	}
-	return slices.Clip(out)
-}

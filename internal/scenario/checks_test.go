@@ -21,8 +21,8 @@ func TestBuiltInScenarioLoads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := s.PhaseNames(); len(got) != 2 || got[0] != "broken" || got[1] != "fixed" {
-				t.Fatalf("phases %v", got)
+			if ph := s.Checks.Phases; len(ph) != 2 || ph[0].Name != "broken" || ph[1].Name != "fixed" {
+				t.Fatalf("phases %+v", s.Checks.Phases)
 			}
 			broken := s.Objects["broken"]
 			kinds := map[string]int{}

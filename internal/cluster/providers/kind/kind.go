@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindlog "sigs.k8s.io/kind/pkg/log"
 
-	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
 	"github.com/eventcheck/eventcheck/internal/engine"
 )
@@ -102,7 +101,11 @@ func (p *provider) Up(ctx context.Context) error {
 		// Outside this repository (a workshop's own CI) there is no
 		// kind-config.yaml: use the built-in one, so scenario-c still reads
 		// "0/3 nodes are available" as in the workshop.
-		opts = append(opts, kindcluster.CreateWithRawConfig(eventcheck.KindConfig))
+		cfg, err := DefaultConfig()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, kindcluster.CreateWithV1Alpha4Config(cfg))
 	}
 	if p.o.NodeImage != "" {
 		opts = append(opts, kindcluster.CreateWithNodeImage(p.o.NodeImage))
