@@ -87,9 +87,12 @@ type exporter struct {
 	// event can be exported before its lookup lands and updated after.
 	updatable bool
 	lister    corelisters.EventLister
-	queue     workqueue.TypedRateLimitingInterface[string]
-	synced    func() bool
-	maxAge    time.Duration
+	// queue is a plain queue: an export fails only for good (a document
+	// that cannot be built) or on shutdown, so there is nothing to retry
+	// through a rate limiter; OpenSearch's retries live in the sink.
+	queue  workqueue.TypedInterface[string]
+	synced func() bool
+	maxAge time.Duration
 	// standby is true while another replica holds the lease: this one
 	// watches nothing, and is ready when it could take over.
 	standby atomic.Bool
@@ -130,8 +133,7 @@ func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts 
 	x := &exporter{
 		cfg: cfg, log: o.log, metrics: o.metrics, receivers: map[string]*receiver{},
 		router: newRouter(cfg.Route), maxAge: time.Duration(cfg.MaxEventAgeSeconds) * time.Second,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "events"}),
+		queue: workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[string]{Name: "events"}),
 	}
 	if !cfg.Enrichment.Disabled {
 		x.enrich = enrich.New(enrich.Config{
@@ -272,15 +274,9 @@ func (x *exporter) processNext(ctx context.Context) bool {
 		return false
 	}
 	defer x.queue.Done(key)
-	err := x.export(ctx, key)
-	switch {
-	case err == nil:
-		x.queue.Forget(key)
-	case ctx.Err() != nil:
-		// Shutting down: the event is re-listed and re-sent on restart.
-	default:
+	// On shutdown the event is re-listed and re-sent on restart.
+	if err := x.export(ctx, key); err != nil && ctx.Err() == nil {
 		x.log.Error("event not exported", "event", key, "err", err)
-		x.queue.Forget(key)
 	}
 	return true
 }

@@ -167,13 +167,19 @@ func ExplainStatus(where, username string, resp *http.Response) error {
 		return nil
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	switch resp.StatusCode {
+	return ExplainStatusError(where, username, resp.StatusCode, errors.New(strings.TrimSpace(string(body))))
+}
+
+// ExplainStatusError says what an error status from OpenSearch means, for
+// errors the typed API returns (which have read the body already).
+func ExplainStatusError(where, username string, status int, err error) error {
+	switch status {
 	case http.StatusUnauthorized:
 		return fmt.Errorf("OpenSearch at %s: 401 Unauthorized: wrong credentials for user %q", where, username)
 	case http.StatusForbidden:
-		return fmt.Errorf("OpenSearch at %s: 403 Forbidden: the credentials are valid but lack permission: %s", where, strings.TrimSpace(string(body)))
+		return fmt.Errorf("OpenSearch at %s: 403 Forbidden: the credentials are valid but lack permission: %v", where, err)
 	}
-	return fmt.Errorf("OpenSearch at %s answered %s: %s", where, resp.Status, strings.TrimSpace(string(body)))
+	return fmt.Errorf("OpenSearch at %s answered %d %s: %v", where, status, http.StatusText(status), err)
 }
 
 // Explain turns a transport error into one that says what to fix.

@@ -12,14 +12,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
+	"math"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/eventcheck/eventcheck/exporter/document"
 	"github.com/eventcheck/eventcheck/exporter/metrics"
@@ -164,7 +164,12 @@ func (s *Sink) Run(ctx context.Context) {
 	defer tick.Stop()
 	probe := time.NewTicker(s.cfg.ProbeInterval)
 	defer probe.Stop()
-	backoff := time.Duration(0)
+	// Backoff grows from MinBackoff, doubling to MaxBackoff, with up to
+	// 50% jitter so many exporters do not retry in step.
+	fresh := func() wait.Backoff {
+		return wait.Backoff{Duration: s.cfg.MinBackoff, Factor: 2, Jitter: 0.5, Steps: math.MaxInt32, Cap: s.cfg.MaxBackoff}
+	}
+	backoff := fresh()
 	s.checkContact(ctx)
 	for {
 		select {
@@ -185,17 +190,17 @@ func (s *Sink) Run(ctx context.Context) {
 				break
 			}
 			if err := s.send(ctx, batch); err != nil {
-				backoff = next(backoff, s.cfg.MinBackoff, s.cfg.MaxBackoff)
-				s.cfg.Log.Debug("bulk request failed; backing off", "err", err, "backoff", backoff)
+				d := backoff.Step()
+				s.cfg.Log.Debug("bulk request failed; backing off", "err", err, "backoff", d)
 				select {
 				case <-ctx.Done():
 					s.drain()
 					return
-				case <-time.After(backoff):
+				case <-time.After(d):
 				}
 				continue
 			}
-			backoff = 0
+			backoff = fresh()
 			if s.Pending() < s.cfg.MaxDocs {
 				break // let more accumulate until the next tick
 			}
@@ -270,18 +275,6 @@ func (s *Sink) finish(batch, retry []entry) {
 	signal(s.space)
 }
 
-type bulkResponse struct {
-	Errors bool `json:"errors"`
-	Items  []map[string]struct {
-		ID     string `json:"_id"`
-		Status int    `json:"status"`
-		Error  *struct {
-			Type   string `json:"type"`
-			Reason string `json:"reason"`
-		} `json:"error"`
-	} `json:"items"`
-}
-
 // send writes one bulk request. A returned error means the whole batch is
 // to be retried (it has been requeued); per-document failures are handled
 // here.
@@ -298,24 +291,19 @@ func (s *Sink) send(ctx context.Context, batch []entry) error {
 		body.Write(e.doc.Body)
 		body.WriteByte('\n')
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/_bulk", &body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := s.cfg.Client.Client.Perform(req)
-	if err != nil {
-		err = osclient.Explain(s.cfg.Where, err)
-		return s.retryAll(batch, "error", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
+	// Bulk's error also reports per-document failures; which kind it is
+	// comes from the response: none (never reached OpenSearch), an error
+	// status (the whole request), or items to read one by one.
+	br, err := s.cfg.Client.Bulk(ctx, opensearchapi.BulkReq{Body: &body})
+	resp := br.Inspect().Response
+	switch {
+	case resp == nil:
+		return s.retryAll(batch, "error", osclient.Explain(s.cfg.Where, err))
+	case resp.IsError():
 		// 429, 5xx and also 401/403: credentials can be fixed or rotated
 		// while we wait; nothing is dropped for them.
-		return s.retryAll(batch, "retry", osclient.ExplainStatus(s.cfg.Where, s.cfg.Username, resp))
-	}
-	var br bulkResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&br); err != nil || len(br.Items) != len(batch) {
+		return s.retryAll(batch, "retry", osclient.ExplainStatusError(s.cfg.Where, s.cfg.Username, resp.StatusCode, err))
+	case len(br.Items) != len(batch):
 		return s.retryAll(batch, "error", fmt.Errorf("unreadable bulk response from %s (%v, %d items for %d documents)", s.cfg.Where, err, len(br.Items), len(batch)))
 	}
 	s.setContact(nil)
@@ -364,18 +352,6 @@ func (s *Sink) retryAll(batch []entry, result string, err error) error {
 	s.cfg.Metrics.Retries.Add(float64(len(batch)))
 	s.finish(batch, batch)
 	return err
-}
-
-// next doubles the backoff within bounds, with ±50% jitter so many
-// exporters do not retry in step.
-func next(cur, lo, hi time.Duration) time.Duration {
-	if cur == 0 {
-		cur = lo
-	} else {
-		cur *= 2
-	}
-	cur = min(cur, hi)
-	return cur/2 + time.Duration(rand.Int64N(int64(cur)))
 }
 
 func signal(ch chan struct{}) {
