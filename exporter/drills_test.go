@@ -6,7 +6,6 @@ package exporter_test
 // a 30 s OpenSearch outage.
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/pem"
@@ -20,7 +19,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -35,6 +33,7 @@ import (
 	"github.com/eventcheck/eventcheck/exporter/sink"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/exporterenv"
+	"github.com/eventcheck/eventcheck/internal/logtail"
 )
 
 var (
@@ -49,20 +48,7 @@ type drillExporter struct {
 	cfgPath, kubeconfig string
 	cmd                 *exec.Cmd
 	addr                string
-	mu                  sync.Mutex
-	log                 bytes.Buffer
-}
-
-func (x *drillExporter) Write(p []byte) (int, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.log.Write(p)
-}
-
-func (x *drillExporter) logText() string {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.log.String()
+	log                 logtail.Buffer
 }
 
 // startDrillExporter writes cfg (with {hosts} replaced) and starts the
@@ -89,7 +75,7 @@ func (x *drillExporter) start() {
 	}
 	x.addr = fmt.Sprintf("http://127.0.0.1:%d", port)
 	x.cmd = exec.Command(env.exporter, "-conf", x.cfgPath, "-kubeconfig", x.kubeconfig, "-metrics-address", strings.TrimPrefix(x.addr, "http://"))
-	x.cmd.Stderr, x.cmd.Stdout = x, x
+	x.cmd.Stderr, x.cmd.Stdout = &x.log, &x.log
 	if err := x.cmd.Start(); err != nil {
 		x.t.Fatal(err)
 	}
@@ -404,7 +390,7 @@ func TestDrillRejectedDocumentBlocksNothing(t *testing.T) {
 	if got := scrapeSum(t, x.addr+"/metrics", "events_exporter_documents_rejected_total"); got != 1 {
 		t.Errorf("rejected documents counted: %v; want 1", got)
 	}
-	log := x.logText()
+	log := string(x.log.Bytes())
 	if n := strings.Count(log, sink.RejectedMessage); n != 1 || !strings.Contains(log, "mapper_parsing_exception") {
 		t.Errorf("the rejection was logged %d times (want once, with mapper_parsing_exception):\n%s", n, log)
 	}

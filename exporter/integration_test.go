@@ -239,11 +239,18 @@ func namespace(t testing.TB, name string) string {
 }
 
 func createEvent(ctx context.Context, ns string, i int) (*corev1.Event, error) {
+	return postEvent(ctx, ns, "burst", "BurstTest", i, corev1.ObjectReference{Name: fmt.Sprintf("pod-%d", i%10)})
+}
+
+// postEvent creates the Normal event prefix-i with message "event i",
+// about a Pod of ns named (and with the uid) in obj.
+func postEvent(ctx context.Context, ns, prefix, reason string, i int, obj corev1.ObjectReference) (*corev1.Event, error) {
 	now := metav1.Now()
+	obj.Kind, obj.APIVersion, obj.Namespace = "Pod", "v1", ns
 	return env.kube.CoreV1().Events(ns).Create(ctx, &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{Name: fmt.Sprintf("burst-%d", i)},
-		InvolvedObject: corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: ns, Name: fmt.Sprintf("pod-%d", i%10)},
-		Reason:         "BurstTest",
+		ObjectMeta:     metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", prefix, i)},
+		InvolvedObject: obj,
+		Reason:         reason,
 		Message:        fmt.Sprintf("event %d", i),
 		Type:           corev1.EventTypeNormal,
 		Source:         corev1.EventSource{Component: "eventcheck-test"},

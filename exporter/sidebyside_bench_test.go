@@ -15,7 +15,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -197,16 +196,7 @@ receivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]
 }
 
 func benchEvent(ctx context.Context, ns string, i int, obj, uid string) (*corev1.Event, error) {
-	now := metav1.Now()
-	return env.kube.CoreV1().Events(ns).Create(ctx, &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{Name: fmt.Sprintf("side-%d", i)},
-		InvolvedObject: corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: ns, Name: obj, UID: types.UID(uid)},
-		Reason:         "SideBySide",
-		Message:        fmt.Sprintf("event %d", i),
-		Type:           corev1.EventTypeNormal,
-		Source:         corev1.EventSource{Component: "eventcheck-bench"},
-		FirstTimestamp: now, LastTimestamp: now, Count: 1,
-	}, metav1.CreateOptions{})
+	return postEvent(ctx, ns, "side", "SideBySide", i, corev1.ObjectReference{Name: obj, UID: types.UID(uid)})
 }
 
 // waitSearchable waits until the namespace has want distinct events
