@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
 	"github.com/eventcheck/eventcheck/internal/cluster/providers/kind"
@@ -121,11 +122,18 @@ func build(name string, o providers.Options) (Provider, error) {
 	return nil, fmt.Errorf("unknown cluster provider %q: use one of %v", name, Names)
 }
 
-// Detect chooses between kind and local and says why.
-func Detect(ctx context.Context) (name, reason string) {
+// Detect chooses between kind and local and says why: kind when a
+// container engine answers and holds the images (or can pull them).
+func Detect(ctx context.Context, images ...string) (name, reason string) {
 	eng, err := engine.Detect(ctx)
 	if err != nil {
 		return Local, err.Error()
+	}
+	// An engine that can neither find nor pull the images kind needs
+	// cannot run the kind path: say so and take the local one.
+	if missing := eng.Missing(ctx, images...); len(missing) > 0 && !engine.RegistryAnswers(ctx) {
+		return Local, fmt.Sprintf("%s engine %s answers but holds no %s and no image registry answers (%s); build or load the images, then pass --cluster kind",
+			eng.Binary, eng.Version, strings.Join(missing, ", "), engine.RegistryURL)
 	}
 	return Kind, fmt.Sprintf("%s engine %s answers", eng.Binary, eng.Version)
 }

@@ -2,8 +2,12 @@ package cluster
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/eventcheck/eventcheck/internal/engine"
 )
 
 func TestNewRejectsBadInput(t *testing.T) {
@@ -13,5 +17,26 @@ func TestNewRejectsBadInput(t *testing.T) {
 	}
 	if _, err := New(ctx, Local, WithNodes(0)); err == nil || !strings.Contains(err.Error(), "at least 1") {
 		t.Fatalf("zero nodes error = %v", err)
+	}
+}
+
+// An engine that answers but holds no images and reaches no registry
+// cannot run the kind path: auto takes local and says what is missing.
+func TestDetectFallsBackWhenImagesCannotBeHad(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\ncase \"$1\" in version) echo 27.5.1 ;; *) exit 1 ;; esac\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	old := engine.RegistryURL
+	t.Cleanup(func() { engine.RegistryURL = old })
+	engine.RegistryURL = "http://127.0.0.1:1/v2/"
+	name, why := Detect(context.Background(), "kindest/node:v9", "opensearchproject/opensearch:9")
+	if name != Local || !strings.Contains(why, "kindest/node:v9, opensearchproject/opensearch:9") || !strings.Contains(why, "--cluster kind") {
+		t.Fatalf("Detect = %s, %q; want local, naming both images and --cluster kind", name, why)
+	}
+	if name, _ := Detect(context.Background()); name != Kind {
+		t.Fatalf("with no image needed, Detect = %s; want kind", name)
 	}
 }

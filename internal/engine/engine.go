@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"strings"
 	"time"
@@ -57,4 +58,38 @@ func probe(ctx context.Context, bin string) (*Engine, error) {
 		return nil, fmt.Errorf("%s is installed but its engine does not answer (%v: %s)", bin, err, msg)
 	}
 	return &Engine{Binary: bin, Version: msg}, nil
+}
+
+// Missing returns those of refs the engine does not hold locally.
+func (e *Engine) Missing(ctx context.Context, refs ...string) []string {
+	var out []string
+	for _, ref := range refs {
+		ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		err := exec.CommandContext(ctx, e.Binary, "image", "inspect", ref).Run()
+		cancel()
+		if err != nil {
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+// RegistryURL is where images are pulled from by default (Docker Hub).
+var RegistryURL = "https://registry-1.docker.io/v2/"
+
+// RegistryAnswers reports whether the default registry answers at all
+// (any HTTP status: an unauthenticated 401 is an answer), within a bound.
+func RegistryAnswers(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, RegistryURL, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return true
 }

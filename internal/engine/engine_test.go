@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,5 +56,33 @@ func TestHungEngineIsBounded(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("Detect took %s with a hung engine", d)
+	}
+}
+
+func TestMissingImagesAndRegistry(t *testing.T) {
+	fakeCLI(t, "docker", `case "$1 $2 $3" in
+  "version"*) echo 27.5.1 ;;
+  "image inspect present:1") echo '[{}]' ;;
+  *) echo "No such image: $3" >&2; exit 1 ;;
+esac`)
+	e, err := Detect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Missing(context.Background(), "present:1", "absent:2"); len(got) != 1 || got[0] != "absent:2" {
+		t.Fatalf("Missing = %v; want [absent:2]", got)
+	}
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) }))
+	defer srv.Close()
+	old := RegistryURL
+	t.Cleanup(func() { RegistryURL = old })
+	RegistryURL = srv.URL + "/v2/"
+	if !RegistryAnswers(context.Background()) {
+		t.Error("a registry answering 401 does not count as answering")
+	}
+	srv.Close()
+	if RegistryAnswers(context.Background()) {
+		t.Error("a closed registry counts as answering")
 	}
 }

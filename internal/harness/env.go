@@ -15,11 +15,13 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	kinddefaults "sigs.k8s.io/kind/pkg/apis/config/defaults"
 
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/exporters"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
+	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
 	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 	"github.com/eventcheck/eventcheck/internal/scenario"
@@ -51,7 +53,13 @@ func OpenSearchEnvDir(envDir string) string {
 func Choose(ctx context.Context, clusterName, osName string, log *slog.Logger) (string, string) {
 	if clusterName == cluster.Auto || clusterName == "" {
 		var why string
-		clusterName, why = cluster.Detect(ctx)
+		// The images the kind path needs: kind's node image, and the
+		// OpenSearch image unless OpenSearch is chosen otherwise.
+		images := []string{kinddefaults.Image}
+		if osName == opensearch.Auto || osName == "" || osName == opensearch.Container {
+			images = append(images, container.Request(osproviders.Options{Version: container.DefaultVersion}).Image)
+		}
+		clusterName, why = cluster.Detect(ctx, images...)
 		log.Info("cluster provider chosen", "provider", clusterName, "why", why)
 	}
 	if osName == opensearch.Auto || osName == "" {
