@@ -22,6 +22,7 @@ type Flags struct {
 	ClusterName     string
 	ClusterDir      string
 	KindConfig      string
+	NodeImage       string
 	Kubeconfig      string
 	Context         string
 	Nodes           int
@@ -69,6 +70,7 @@ func (f *Flags) Register(fs *flag.FlagSet, withKubeconfig bool) {
 	fs.StringVar(&f.ClusterName, "cluster-name", "eventcheck", "cluster name (kind) or state directory name (local)")
 	fs.StringVar(&f.ClusterDir, "cluster-dir", "", "local cluster state directory (default: a fresh temporary one; with --reuse, the one that env up uses)")
 	fs.StringVar(&f.KindConfig, "kind-config", "", "kind cluster config (default: kind-config.yaml when present)")
+	fs.StringVar(&f.NodeImage, "node-image", "", "kind node image (default: kind's own; with no registry, one built or loaded here)")
 	fs.IntVar(&f.Nodes, "nodes", 3, "nodes of a local cluster")
 	fs.StringVar(&f.LocalclusterBin, "localcluster-bin", "", "localcluster binary (default: built from the source tree)")
 	if withKubeconfig {
@@ -149,6 +151,9 @@ func (f *Flags) Options(log *slog.Logger) (Options, error) {
 	}
 	if kindConfig != "" && (f.Cluster == cluster.Kind || f.Cluster == cluster.Auto) {
 		o.ClusterOptions = append(o.ClusterOptions, cluster.WithConfigFile(kindConfig))
+	}
+	if f.NodeImage != "" {
+		o.ClusterOptions = append(o.ClusterOptions, cluster.WithNodeImage(f.NodeImage))
 	}
 	ep := opensearch.Endpoint{URL: f.OSURL, Username: f.OSUsername}
 	ep.TLS.CAFile, ep.TLS.CertFile, ep.TLS.KeyFile, ep.TLS.ServerName, ep.TLS.InsecureSkipVerify = f.OSCA, f.OSCert, f.OSKey, f.OSServerName, f.OSInsecure

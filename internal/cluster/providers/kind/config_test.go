@@ -165,3 +165,25 @@ func TestBuiltInConfigHasThreeSchedulableNodes(t *testing.T) {
 		t.Fatalf("built-in config: %d schedulable nodes (%v), want 3", n, err)
 	}
 }
+
+// An engine without the node image and without a registry: Up says which
+// image and how to provide it, before kind tries to pull.
+func TestUpWithoutNodeImageNamesIt(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\ncase \"$1\" in version) echo 27.5.1 ;; *) echo 'No such image' >&2; exit 1 ;; esac\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	old := engine.RegistryURL
+	t.Cleanup(func() { engine.RegistryURL = old })
+	engine.RegistryURL = "http://127.0.0.1:1/v2/"
+	p, err := New(providers.Options{Kubeconfig: filepath.Join(t.TempDir(), "kc"), NodeImage: "eventcheck/node:v1.37.2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Up(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "eventcheck/node:v1.37.2") || !strings.Contains(err.Error(), "--node-image") {
+		t.Fatalf("Up = %v; want an error naming the image and --node-image", err)
+	}
+}

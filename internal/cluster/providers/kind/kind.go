@@ -3,6 +3,7 @@
 package kind
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	kinddefaults "sigs.k8s.io/kind/pkg/apis/config/defaults"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindlog "sigs.k8s.io/kind/pkg/log"
@@ -24,6 +26,7 @@ import (
 type provider struct {
 	o       providers.Options
 	kind    *kindcluster.Provider
+	eng     *engine.Engine
 	created bool
 }
 
@@ -66,7 +69,7 @@ func (p *provider) engineProvider(ctx context.Context) (*kindcluster.Provider, e
 		"podman":  kindcluster.ProviderWithPodman(),
 		"nerdctl": kindcluster.ProviderWithNerdctl("nerdctl"),
 	}[eng.Binary]
-	p.kind = kindcluster.NewProvider(opt, kindcluster.ProviderWithLogger(slogAdapter{p.o}))
+	p.kind, p.eng = kindcluster.NewProvider(opt, kindcluster.ProviderWithLogger(slogAdapter{p.o})), eng
 	return p.kind, nil
 }
 
@@ -74,6 +77,11 @@ func (p *provider) Up(ctx context.Context) error {
 	k, err := p.engineProvider(ctx)
 	if err != nil {
 		return err
+	}
+	// Said before kind tries to pull and fails after its own timeout.
+	image := cmp.Or(p.o.NodeImage, kinddefaults.Image)
+	if p.eng.Missing(ctx, image) != nil && !engine.RegistryAnswers(ctx) {
+		return fmt.Errorf("kind node image %s is not in the %s engine and no image registry answers (%s): build or load the image (docker load -i FILE) and pass it with --node-image, or use --cluster local", image, p.eng.Binary, engine.RegistryURL)
 	}
 	if err := os.MkdirAll(filepath.Dir(p.o.Kubeconfig), 0o755); err != nil {
 		return fmt.Errorf("failed to create directory for kubeconfig %s: %w", p.o.Kubeconfig, err)
