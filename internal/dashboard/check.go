@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -17,12 +18,23 @@ type Story struct {
 	WarningsAtLeast int
 	// Rows the events table must show: a reason with a message substring.
 	Rows []Row
+	// Types the histogram and the pie split by type must both show
+	// (default Warning and Normal: the broken and the fixed story).
+	Types []string
+	// Interval of the date histogram (default 30s).
+	Interval string
 }
+
+// Defaults of a Story.
+var (
+	DefaultTypes    = []string{"Warning", "Normal"}
+	DefaultInterval = "30s"
+)
 
 // Row is an expected line of the events table.
 type Row struct {
-	Reason  string
-	Message string
+	Reason  string `yaml:"reason"`
+	Message string `yaml:"message"`
 }
 
 // Result is one panel's outcome. Data holds what the panel showed
@@ -85,7 +97,7 @@ func checkPanel(ctx context.Context, searcher *eventindex.Searcher, p Panel, s S
 	switch p.Kind {
 	case Histogram:
 		var buckets []eventindex.Bucket
-		buckets, err = search.DateHistogram(ctx, q, "30s", p.Split)
+		buckets, err = search.DateHistogram(ctx, q, cmp.Or(s.Interval, DefaultInterval), p.Split)
 		r.Data = buckets
 		totals := map[string]int64{}
 		for _, b := range buckets {
@@ -93,8 +105,13 @@ func checkPanel(ctx context.Context, searcher *eventindex.Searcher, p Panel, s S
 				totals[k] += v
 			}
 		}
-		r.Passed = totals["Warning"] > 0 && totals["Normal"] > 0
-		r.Detail = fmt.Sprintf("%d buckets: %d Warning, %d Normal", len(buckets), totals["Warning"], totals["Normal"])
+		r.Passed = true
+		parts := make([]string, 0, len(s.types()))
+		for _, t := range s.types() {
+			r.Passed = r.Passed && totals[t] > 0
+			parts = append(parts, fmt.Sprintf("%d %s", totals[t], t))
+		}
+		r.Detail = fmt.Sprintf("%d buckets: %s", len(buckets), strings.Join(parts, ", "))
 	case Pie:
 		var terms []eventindex.TermCount
 		terms, err = search.Terms(ctx, q, p.Split, max(p.Size, 10))
@@ -105,7 +122,7 @@ func checkPanel(ctx context.Context, searcher *eventindex.Searcher, p Panel, s S
 		}
 		switch {
 		case strings.HasPrefix(p.Split, "type"):
-			r.Passed = slices.Contains(keys, "Warning") && slices.Contains(keys, "Normal")
+			r.Passed = !slices.ContainsFunc(s.types(), func(t string) bool { return !slices.Contains(keys, t) })
 		case strings.Contains(p.Split, "namespace"):
 			r.Passed = slices.Contains(keys, s.Namespace)
 		default:
@@ -152,4 +169,11 @@ func checkPanel(ctx context.Context, searcher *eventindex.Searcher, p Panel, s S
 		r.Passed, r.Detail = false, err.Error()
 	}
 	return r
+}
+
+func (s Story) types() []string {
+	if len(s.Types) == 0 {
+		return DefaultTypes
+	}
+	return s.Types
 }

@@ -68,6 +68,13 @@ type DashboardCheck struct {
 	ID              string `yaml:"id"`   // dashboard id or title (default: the only one)
 	After           string `yaml:"after"`
 	WarningsAtLeast int    `yaml:"warningsAtLeast"`
+	// Types the histogram and the type pie must both show (default
+	// Warning and Normal); Interval is the histogram's (default 30s).
+	Types    []string `yaml:"types"`
+	Interval string   `yaml:"interval"`
+	// Rows the events table must show (default: the after phase's
+	// Warning document checks, by reason and message).
+	Rows []dashboard.Row `yaml:"rows"`
 }
 
 // Phase applies a kustomization, then checks.
@@ -300,6 +307,9 @@ func load(fsys filesys.FileSystem, dir string, o loadOptions) (*Scenario, error)
 
 // validate checks what decoding cannot and fills defaults; every problem
 // names the file, line and field.
+// histogramInterval is a fixed interval OpenSearch's date histogram takes.
+var histogramInterval = regexp.MustCompile(`^[1-9][0-9]*(ms|s|m|h|d)$`)
+
 func (c *Checks) validate(file string, root *yaml.Node, o loadOptions) error {
 	var ps Problems
 	bad := func(where, format string, args ...any) {
@@ -435,6 +445,14 @@ func (c *Checks) validate(file string, root *yaml.Node, o loadOptions) error {
 		}
 		if !slices.ContainsFunc(c.Phases, func(p Phase) bool { return p.Name == d.After }) {
 			bad("dashboard.after", "%q is not a phase", d.After)
+		}
+		if d.Interval != "" && !histogramInterval.MatchString(d.Interval) {
+			bad("dashboard.interval", "%q is not a histogram interval: give a number and a unit such as 30s, 1m or 1h", d.Interval)
+		}
+		for i, row := range d.Rows {
+			if row.Reason == "" {
+				bad(fmt.Sprintf("dashboard.rows[%d].reason", i), "required: the reason the events table must show")
+			}
 		}
 	}
 	if len(ps) == 0 {

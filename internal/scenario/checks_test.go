@@ -145,6 +145,8 @@ func TestChecksRefusedWithFileAndLine(t *testing.T) {
 			Problem{Line: 6, Column: 12, Path: "phases[0].apply", Message: `"../../../../etc" is outside the scenario directory`}},
 		{"absolute apply", head + "  - name: a\n    apply: /etc\n",
 			Problem{Line: 6, Column: 12, Path: "phases[0].apply", Message: "outside the scenario directory"}},
+		{"histogram interval in words", head + "  - name: a\n    apply: only\ndashboard:\n  file: d.ndjson\n  after: a\n  interval: 30 seconds\n",
+			Problem{Line: 10, Column: 13, Path: "dashboard.interval", Message: `"30 seconds" is not a histogram interval`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeScenario(t, tc.checks)

@@ -342,9 +342,10 @@ func (r *Runner) Dashboard(ctx context.Context) []Result {
 	if dc == nil || r.S.Dashboard == nil {
 		return nil
 	}
-	story := dashboard.Story{Namespace: r.S.Checks.Namespace, Since: r.appliedAt(dc.After).Add(-time.Second), Until: time.Now().Add(time.Minute), WarningsAtLeast: dc.WarningsAtLeast}
+	story := dashboard.Story{Namespace: r.S.Checks.Namespace, Since: r.appliedAt(dc.After).Add(-time.Second), Until: time.Now().Add(time.Minute),
+		WarningsAtLeast: dc.WarningsAtLeast, Types: dc.Types, Interval: dc.Interval, Rows: dc.Rows}
 	for _, p := range r.S.Checks.Phases {
-		if p.Name != dc.After {
+		if p.Name != dc.After || dc.Rows != nil {
 			continue
 		}
 		for _, d := range p.Documents {
