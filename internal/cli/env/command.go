@@ -18,6 +18,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/cluster/providers/local"
+	"github.com/eventcheck/eventcheck/internal/engine"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
@@ -120,7 +121,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			return nil
 		},
 	})
-	cmd.AddCommand(prepareCommand(log), buildCommand(log))
+	cmd.AddCommand(prepareCommand(log), buildCommand(log), engineCommand())
 	return cmd
 }
 
@@ -204,4 +205,38 @@ func buildCommand(log *slog.Logger) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// engineCommand is `eventcheck env engine up|down`: a Docker daemon for the
+// kind path, its state in a cache directory of ours.
+func engineCommand() *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "engine",
+		Short: "Start or stop a Docker daemon for the kind path (installs Debian's docker.io when missing)",
+	}
+	run := func(do func(context.Context, string) (string, error)) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				cache, err := os.UserCacheDir()
+				if err != nil {
+					return exitcode.Errorf(exitcode.Usage, "no cache directory (%v): give --dir", err)
+				}
+				dir = filepath.Join(cache, "eventcheck", "engine")
+			}
+			did, err := do(cmd.Context(), dir)
+			if err != nil {
+				return exitcode.Wrap(exitcode.Environment, err)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), did)
+			return nil
+		}
+	}
+	c.AddCommand(&cobra.Command{
+		Use: "up", Short: "Start a Docker daemon unless an engine already answers", Args: cobra.NoArgs, RunE: run(engine.Up),
+	}, &cobra.Command{
+		Use: "down", Short: "Stop the Docker daemon env engine up started", Args: cobra.NoArgs, RunE: run(engine.Down),
+	})
+	c.PersistentFlags().StringVar(&dir, "dir", "", "the daemon's state directory (default: the user cache directory's eventcheck/engine)")
+	return c
 }

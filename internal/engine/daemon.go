@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/eventcheck/eventcheck/internal/logtail"
+	"github.com/eventcheck/eventcheck/internal/procstat"
+)
+
+// Daemon files under its state directory.
+const (
+	daemonPID = "dockerd.pid"
+	daemonLog = "dockerd.log"
+	// daemonReady bounds how long a started daemon may take to answer.
+	daemonReady = 60 * time.Second
+)
+
+// Up makes sure a container engine answers: if none does, it starts a
+// Docker daemon whose state (images, containers, pid file, log) lives
+// under dir, installing Debian's docker.io first when dockerd is missing
+// and we are root with apt-get. It says what it did.
+func Up(ctx context.Context, dir string) (string, error) {
+	if e, err := Detect(ctx); err == nil {
+		return fmt.Sprintf("%s engine %s already answers; nothing started", e.Binary, e.Version), nil
+	}
+	dockerd, installed, err := findOrInstallDockerd(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("engine state directory %s: %w; choose a writable --dir", dir, err)
+	}
+	logPath := filepath.Join(dir, daemonLog)
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return "", fmt.Errorf("engine state directory %s: %w; choose a writable --dir", dir, err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(dockerd,
+		"--data-root", filepath.Join(dir, "data"),
+		"--exec-root", filepath.Join(dir, "exec"),
+		"--pidfile", filepath.Join(dir, daemonPID))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this command
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("failed to start %s: %w", dockerd, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	var e *Engine
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, daemonReady, true, func(ctx context.Context) (bool, error) {
+		select {
+		case <-exited:
+			return false, fmt.Errorf("dockerd exited; last lines of %s:\n%s", logPath, logtail.File(logPath, 15))
+		default:
+		}
+		var derr error
+		e, derr = Detect(ctx)
+		return derr == nil, nil
+	})
+	if err != nil {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		return "", fmt.Errorf("the Docker daemon started from %s did not answer within %s: %w; see %s", dockerd, daemonReady, err, logPath)
+	}
+	did := fmt.Sprintf("started %s (pid %d, state in %s): %s engine %s answers", dockerd, cmd.Process.Pid, dir, e.Binary, e.Version)
+	if installed {
+		did = "installed Debian's docker.io; " + did
+	}
+	return did, nil
+}
+
+// Down stops the daemon Up started from dir, if it runs. An engine Up did
+// not start is left alone.
+func Down(ctx context.Context, dir string) (string, error) {
+	pid, alive := procstat.PIDFile(filepath.Join(dir, daemonPID))
+	if !alive {
+		return fmt.Sprintf("no engine started from %s is running; nothing stopped", dir), nil
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return "", fmt.Errorf("failed to stop dockerd (pid %d): %w", pid, err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		return !procstat.Alive(pid), nil
+	})
+	if err != nil {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		return fmt.Sprintf("dockerd (pid %d) did not stop within 30s; killed it", pid), nil
+	}
+	return "stopped dockerd (pid " + strconv.Itoa(pid) + ")", nil
+}
+
+// findOrInstallDockerd returns dockerd's path, installing docker.io with
+// apt-get when it is missing and the machine allows it.
+func findOrInstallDockerd(ctx context.Context) (path string, installed bool, err error) {
+	if p, err := exec.LookPath("dockerd"); err == nil {
+		return p, false, nil
+	}
+	apt, aptErr := exec.LookPath("apt-get")
+	if aptErr != nil || os.Geteuid() != 0 {
+		return "", false, errors.New("no container engine answers and dockerd is not installed; install one (Debian: apt-get install docker.io, as root) or use --cluster local")
+	}
+	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", "docker.io"}} {
+		c := exec.CommandContext(ctx, apt, args...)
+		c.Env = env
+		if out, err := c.CombinedOutput(); err != nil {
+			return "", false, fmt.Errorf("apt-get %s failed (%v):\n%s", args[0], err, logtail.Lines(string(out), 10))
+		}
+	}
+	p, err := exec.LookPath("dockerd")
+	if err != nil {
+		return "", false, errors.New("apt-get installed docker.io but dockerd is not on PATH")
+	}
+	return p, true, nil
+}
