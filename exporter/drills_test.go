@@ -51,8 +51,8 @@ type drillExporter struct {
 	log                 logtail.Buffer
 }
 
-// startDrillExporter writes cfg (with {hosts} replaced) and starts the
-// exporter on it as the exporter's ServiceAccount, ready.
+// startDrillExporter writes a config sending to osURL's index and starts
+// the exporter on it with kubeconfig (the ServiceAccount's), ready.
 func startDrillExporter(t *testing.T, osURL, kubeconfig, index string) *drillExporter {
 	t.Helper()
 	x := &drillExporter{t: t, cfgPath: filepath.Join(t.TempDir(), "config.yaml"), kubeconfig: kubeconfig}

@@ -3,7 +3,7 @@
 // export wait on the API server's rate limit:
 //
 //   - one shared cache, with negative entries for objects that are gone;
-//   - at most one lookup in flight per object (singleflight);
+//   - at most one lookup queued or in flight per object;
 //   - a bounded number of lookups at once, all through the client's own
 //     QPS limiter;
 //   - when many lookups wait for one resource in one namespace, a single

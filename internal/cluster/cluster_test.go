@@ -2,12 +2,10 @@ package cluster
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/eventcheck/eventcheck/internal/engine"
+	"github.com/eventcheck/eventcheck/internal/engine/enginetest"
 )
 
 func TestNewRejectsBadInput(t *testing.T) {
@@ -23,15 +21,7 @@ func TestNewRejectsBadInput(t *testing.T) {
 // An engine that answers but holds no images and reaches no registry
 // cannot run the kind path: auto takes local and says what is missing.
 func TestDetectFallsBackWhenImagesCannotBeHad(t *testing.T) {
-	dir := t.TempDir()
-	script := "#!/bin/sh\ncase \"$1\" in version) echo 27.5.1 ;; *) exit 1 ;; esac\n"
-	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", dir)
-	old := engine.RegistryURL
-	t.Cleanup(func() { engine.RegistryURL = old })
-	engine.RegistryURL = "http://127.0.0.1:1/v2/"
+	enginetest.WithoutImages(t)
 	name, why := Detect(context.Background(), "kindest/node:v9", "opensearchproject/opensearch:9")
 	if name != Local || !strings.Contains(why, "kindest/node:v9, opensearchproject/opensearch:9") || !strings.Contains(why, "--cluster kind") {
 		t.Fatalf("Detect = %s, %q; want local, naming both images and --cluster kind", name, why)

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/eventcheck/eventcheck/internal/engine"
 )
 
 // Up starts a daemon only when no engine answers, keeps its state in the
@@ -29,22 +31,22 @@ while :; do /bin/sleep 0.05; done
 	t.Setenv("PATH", bin)
 	ctx := context.Background()
 	dir := filepath.Join(state, "engine")
-	t.Cleanup(func() { _, _ = Down(ctx, dir) })
+	t.Cleanup(func() { _, _ = engine.Down(ctx, dir) })
 
-	did, err := Up(ctx, dir)
+	did, err := engine.Up(ctx, dir)
 	if err != nil || !strings.Contains(did, "started") || !strings.Contains(did, "24.0.9 answers") {
 		t.Fatalf("Up = %q, %v; want a started daemon that answers", did, err)
 	}
-	if did, err := Up(ctx, dir); err != nil || !strings.Contains(did, "already answers") {
+	if did, err := engine.Up(ctx, dir); err != nil || !strings.Contains(did, "already answers") {
 		t.Fatalf("second Up = %q, %v; want nothing started", did, err)
 	}
-	if did, err := Down(ctx, dir); err != nil || !strings.Contains(did, "stopped dockerd") {
+	if did, err := engine.Down(ctx, dir); err != nil || !strings.Contains(did, "stopped dockerd") {
 		t.Fatalf("Down = %q, %v", did, err)
 	}
-	if _, err := Detect(ctx); err == nil {
+	if _, err := engine.Detect(ctx); err == nil {
 		t.Fatal("the engine still answers after Down")
 	}
-	if did, err := Down(ctx, dir); err != nil || !strings.Contains(did, "nothing stopped") {
+	if did, err := engine.Down(ctx, dir); err != nil || !strings.Contains(did, "nothing stopped") {
 		t.Fatalf("second Down = %q, %v", did, err)
 	}
 }

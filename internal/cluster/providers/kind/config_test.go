@@ -11,6 +11,7 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
 	"github.com/eventcheck/eventcheck/internal/engine"
+	"github.com/eventcheck/eventcheck/internal/engine/enginetest"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -169,15 +170,7 @@ func TestBuiltInConfigHasThreeSchedulableNodes(t *testing.T) {
 // An engine without the node image and without a registry: Up says which
 // image and how to provide it, before kind tries to pull.
 func TestUpWithoutNodeImageNamesIt(t *testing.T) {
-	dir := t.TempDir()
-	script := "#!/bin/sh\ncase \"$1\" in version) echo 27.5.1 ;; *) echo 'No such image' >&2; exit 1 ;; esac\n"
-	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", dir)
-	old := engine.RegistryURL
-	t.Cleanup(func() { engine.RegistryURL = old })
-	engine.RegistryURL = "http://127.0.0.1:1/v2/"
+	enginetest.WithoutImages(t)
 	p, err := New(providers.Options{Kubeconfig: filepath.Join(t.TempDir(), "kc"), NodeImage: "eventcheck/node:v1.37.2"})
 	if err != nil {
 		t.Fatal(err)
