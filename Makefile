@@ -24,9 +24,11 @@ test: localcluster lint
 unit:
 	$(GO) test -short ./...
 
-## e2e: the e2e-framework suite (pass flags with E2E_ARGS="--cluster local ...")
+## e2e: the e2e-framework suite, with run's reports under artifacts/e2e
+## (pass flags with E2E_ARGS="--cluster local ...")
 e2e: localcluster
-	$(GO) test -count=1 -v ./e2e/ -args $(E2E_ARGS)
+	$(GO) test -count=1 -v ./e2e/ -args --junit artifacts/e2e/junit.xml --json artifacts/e2e/report.json \
+		--report artifacts/e2e/report.html --artifacts artifacts/e2e $(E2E_ARGS)
 
 ## bench: speed and memory figures (printed, never asserted)
 bench: localcluster

@@ -7,10 +7,14 @@
 //	go test ./e2e -args --cluster kind --opensearch container
 //	go test ./e2e -args --cluster kubeconfig --kubeconfig ~/.kube/config --opensearch url --opensearch-url https://... --aws-region eu-west-1
 //	go test ./e2e -args --labels phase=broken        # e2e-framework's own selection flags work too
+//	go test ./e2e -args --junit out/junit.xml --json out/report.json --report out/report.html --artifacts out
+//
+// The reports are those of `eventcheck run`, from the same plan.
 package e2e
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"log/slog"
 	"os"
@@ -22,54 +26,89 @@ import (
 
 	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/harness"
+	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
 var (
 	testenv      env.Environment
 	flags        harness.Flags
+	outputs      harness.Outputs
+	story        *scenario.Scenario
 	scenariosDir = flag.String("scenarios", "", "scenario directory (default: the built-in events scenarios)")
 	outside      = flag.Bool("allow-outside-scenario", false, "let phases apply kustomizations outside the scenario directory")
 	checksFile   = flag.String("checks", "", "checks file instead of the scenario directory's checks.yaml (its apply: paths resolve against --scenarios)")
 )
 
-// envKey holds the running harness environment in the context.
-type envKey struct{}
+// suiteKey holds the running suite in the context.
+type suiteKey struct{}
+
+// suite is what the features share: the environment, the one runner whose
+// results every phase adds to, and the report being built.
+type suite struct {
+	env    *harness.Env
+	runner *scenario.Runner
+	report *report.Run
+}
 
 func TestMain(m *testing.M) {
 	flags.Register(flag.CommandLine, false) // e2e-framework owns --kubeconfig and --context
+	outputs.Register(flag.CommandLine)
 	cfg, err := envconf.NewFromFlags()
 	if err != nil {
 		slog.Error("flags", "err", err)
+		os.Exit(2)
+	}
+	if story, err = loadScenario(); err != nil {
+		slog.Error("scenario", "err", err)
+		os.Exit(2)
+	}
+	if err := outputs.Prepare(); err != nil {
+		slog.Error("reports", "err", err)
 		os.Exit(2)
 	}
 	flags.Kubeconfig, flags.Context = cfg.KubeconfigFile(), cfg.KubeContext()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	testenv = env.NewWithConfig(cfg)
 	testenv.Setup(func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-		s, err := loadScenario()
-		if err != nil {
-			return ctx, err
-		}
-		opts, err := flags.OptionsFor(log, s)
+		opts, err := flags.OptionsFor(log, story)
 		if err != nil {
 			return ctx, err
 		}
 		start := time.Now()
+		rep := &report.Run{Scenario: story.Name, Started: start, Cluster: opts.Cluster, OpenSearch: opts.OpenSearch}
 		e, err := harness.Up(ctx, opts)
+		rep.EnvUp = time.Since(start)
 		if err != nil {
-			return ctx, err
+			rep.Error, rep.Duration = err.Error(), rep.EnvUp
+			return ctx, errors.Join(err, outputs.Write(rep))
 		}
-		log.Info("environment up", "cluster", e.ClusterKind, "elapsed", time.Since(start).Round(time.Millisecond))
+		log.Info("environment up", "cluster", e.ClusterKind, "elapsed", rep.EnvUp.Round(time.Millisecond))
+		rep.Cluster, rep.OpenSearch = e.ClusterKind, e.OpenSearchKind
 		cfg.WithKubeconfigFile(e.Cluster.Kubeconfig())
-		return context.WithValue(ctx, envKey{}, e), nil
+		r, err := e.Runner(story, nil)
+		if err != nil {
+			return ctx, errors.Join(err, e.Down(ctx))
+		}
+		return context.WithValue(ctx, suiteKey{}, &suite{env: e, runner: r, report: rep}), nil
 	})
+	// Finish is run's ending: reports and diagnostics while the environment
+	// is up, then the scenario's objects and the environment removed.
 	testenv.Finish(func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
-		e, ok := ctx.Value(envKey{}).(*harness.Env)
-		if !ok || flags.Keep {
+		s, ok := ctx.Value(suiteKey{}).(*suite)
+		if !ok {
 			return ctx, nil
 		}
-		return ctx, e.Down(ctx)
+		rep := s.report
+		rep.Results = s.runner.Results()
+		rep.Passed = scenario.Passed(rep.Results)
+		rep.Duration = time.Since(rep.Started)
+		errs := []error{s.env.Conclude(ctx, s.runner, rep, outputs, log), outputs.Write(rep)}
+		if flags.Keep {
+			return ctx, errors.Join(errs...)
+		}
+		errs = append(errs, s.runner.Teardown(ctx), s.env.Down(ctx))
+		return ctx, errors.Join(errs...)
 	})
 	os.Exit(testenv.Run(m))
 }

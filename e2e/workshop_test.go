@@ -9,103 +9,48 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
-type runnerKey struct{}
-
-// TestWorkshopEvents is the workshop's story, one feature per phase:
-// apply base → a FailedMount document for scenario-a, an image pull failure
-// for scenario-b, a FailedScheduling "Insufficient cpu" for scenario-c →
+// TestWorkshopEvents is the workshop's story as the scenario plans it, one
+// feature per phase and one assessment per stage, executed by the same
+// runner as `eventcheck run`: apply base → a FailedMount document for
+// scenario-a, an image pull failure for scenario-b, a FailedScheduling
+// "Insufficient cpu" for scenario-c (the documents stage, concurrently) →
 // record the Normal count → apply fix → the Normal count rises, new Normal
 // documents for each Deployment, the Deployments Available; every phase
 // ends with every event of the namespace accounted for (each with exactly
-// one document, none rejected), then the dashboard's panels. Each check is
-// its own assessment (select with --assess NAME); each phase is labelled
-// phase=NAME (select with --labels).
+// one document, none rejected), then the dashboard's panels. A phase runs
+// only when the phases before it held. Select a stage with --assess NAME,
+// a phase with --labels phase=NAME.
 func TestWorkshopEvents(t *testing.T) {
-	s, err := loadScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fs []features.Feature
-	for i, p := range s.Checks.Phases {
-		f := features.New(fmt.Sprintf("%s/%s", s.Name, p.Name)).
-			WithLabel("scenario", s.Name).
+	for _, p := range story.Plan() {
+		f := features.New(fmt.Sprintf("%s/%s", story.Name, p.Name)).
+			WithLabel("scenario", story.Name).
 			WithLabel("phase", p.Name).
 			Setup(func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				r := runner(ctx, t, s)
-				if res := r.Apply(ctx, p); !res.Passed {
-					t.Fatalf("apply %s: %s", p.Apply, res.Detail)
+				r := runner(ctx, t)
+				if err := r.Blocked(p.Name); err != nil {
+					t.Fatal(err)
 				}
-				return context.WithValue(ctx, runnerKey{}, r)
-			})
-		for _, d := range p.Documents {
-			f = f.Assess(d.Name, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				r := ctx.Value(runnerKey{}).(*scenario.Runner)
-				check(ctx, t, r, r.Document(ctx, p, d))
-				return ctx
-			})
-		}
-		for _, c := range p.Record {
-			f = f.Assess("record "+c.Name, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				r := ctx.Value(runnerKey{}).(*scenario.Runner)
-				check(ctx, t, r, r.Record(ctx, p, c))
-				return ctx
-			})
-		}
-		for _, rise := range p.Rises {
-			f = f.Assess(rise.Name, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				r := ctx.Value(runnerKey{}).(*scenario.Runner)
-				check(ctx, t, r, r.Rise(ctx, p, rise))
-				return ctx
-			})
-		}
-		for _, u := range p.Updates {
-			f = f.Assess(u.Name, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				r := ctx.Value(runnerKey{}).(*scenario.Runner)
-				check(ctx, t, r, r.Update(ctx, p, u))
-				return ctx
-			})
-		}
-		for _, e := range p.Enrichment {
-			f = f.Assess(e.Name, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				r := ctx.Value(runnerKey{}).(*scenario.Runner)
-				check(ctx, t, r, r.Enrichment(ctx, p, e))
-				return ctx
-			})
-		}
-		for _, w := range p.Workloads {
-			f = f.Assess(fmt.Sprintf("%s %s %s", w.Kind, w.Name, w.Condition), func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				r := ctx.Value(runnerKey{}).(*scenario.Runner)
-				check(ctx, t, r, r.Workload(ctx, p, w))
-				return ctx
-			})
-		}
-		f = f.Assess("every event accounted for", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-			r := ctx.Value(runnerKey{}).(*scenario.Runner)
-			for _, res := range r.Accounted(ctx, p) {
-				t.Run(res.Name, func(t *testing.T) { check(ctx, t, r, res) })
-			}
-			return ctx
-		})
-		if d := s.Checks.Dashboard; d != nil && d.After == p.Name {
-			f = f.Assess("dashboard "+s.Dashboard.Title, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				r := ctx.Value(runnerKey{}).(*scenario.Runner)
-				for _, res := range r.Dashboard(ctx) {
-					t.Run(res.Name, func(t *testing.T) { check(ctx, t, r, res) })
+				for _, res := range r.Execute(ctx, p.Apply) {
+					if !res.Passed {
+						t.Fatalf("%s: %s", p.Apply.Name, res.Detail)
+					}
 				}
 				return ctx
 			})
-		}
-		if i == len(s.Checks.Phases)-1 {
-			f = f.Teardown(func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				if flags.Keep {
+		for _, s := range p.Checks {
+			f = f.Assess(s.Name, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+				r := runner(ctx, t)
+				res := r.Execute(ctx, s)
+				if len(res) == 1 && len(s.Steps) == 1 {
+					check(ctx, t, r, res[0])
 					return ctx
 				}
-				if err := ctx.Value(runnerKey{}).(*scenario.Runner).Teardown(ctx); err != nil {
-					t.Errorf("teardown: %v", err)
+				for _, one := range res {
+					t.Run(one.Name, func(t *testing.T) { check(ctx, t, r, one) })
 				}
 				return ctx
 			})
@@ -115,23 +60,12 @@ func TestWorkshopEvents(t *testing.T) {
 	testenv.Test(t, fs...)
 }
 
-// runner is shared by the phases (recorded counts carry over).
-var shared *scenario.Runner
-
-func runner(ctx context.Context, t *testing.T, s *scenario.Scenario) *scenario.Runner {
-	if shared != nil {
-		return shared
-	}
-	e, ok := ctx.Value(envKey{}).(*harness.Env)
+func runner(ctx context.Context, t *testing.T) *scenario.Runner {
+	s, ok := ctx.Value(suiteKey{}).(*suite)
 	if !ok {
 		t.Fatal("no environment: setup failed")
 	}
-	r, err := e.Runner(s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared = r
-	return r
+	return s.runner
 }
 
 // check fails the test with what was found instead and the namespace's

@@ -63,6 +63,7 @@ type Runner struct {
 	applied  map[string]time.Time
 	recorded map[string]int64
 	panels   []dashboard.Result
+	results  []Result
 	mu       sync.Mutex
 }
 
@@ -272,39 +273,6 @@ func hasCondition(o *unstructured.Unstructured, cond string) (bool, string) {
 	return false, strings.Join(seen, "; ")
 }
 
-// Phase runs a whole phase: apply, the document checks concurrently (so
-// each one's latency is its own), records, rises, workloads, and then the
-// accounting of every event.
-func (r *Runner) Phase(ctx context.Context, p Phase) []Result {
-	res := []Result{r.Apply(ctx, p)}
-	if !res[0].Passed {
-		return res
-	}
-	docs := make([]Result, len(p.Documents))
-	var wg sync.WaitGroup
-	for i, d := range p.Documents {
-		wg.Go(func() { docs[i] = r.Document(ctx, p, d) })
-	}
-	wg.Wait()
-	res = append(res, docs...)
-	for _, c := range p.Record {
-		res = append(res, r.Record(ctx, p, c))
-	}
-	for _, rise := range p.Rises {
-		res = append(res, r.Rise(ctx, p, rise))
-	}
-	for _, u := range p.Updates {
-		res = append(res, r.Update(ctx, p, u))
-	}
-	for _, e := range p.Enrichment {
-		res = append(res, r.Enrichment(ctx, p, e))
-	}
-	for _, w := range p.Workloads {
-		res = append(res, r.Workload(ctx, p, w))
-	}
-	return append(res, r.Accounted(ctx, p)...)
-}
-
 // Accounted ends every phase: every event of the scenario has its
 // document, and the exporter (when it tells) rejected none.
 func (r *Runner) Accounted(ctx context.Context, p Phase) []Result {
@@ -313,25 +281,6 @@ func (r *Runner) Accounted(ctx context.Context, p Phase) []Result {
 		res = append(res, r.Rejected(ctx, p))
 	}
 	return res
-}
-
-// Run runs every phase in order, stopping after a phase that failed; the
-// dashboard is checked after the phase it names.
-func (r *Runner) Run(ctx context.Context) []Result {
-	var all []Result
-	for _, p := range r.S.Checks.Phases {
-		res := r.Phase(ctx, p)
-		// The dashboard runs after its phase even when a check failed:
-		// what a person would see is part of the verdict.
-		if d := r.S.Checks.Dashboard; d != nil && d.After == p.Name && res[0].Passed {
-			res = append(res, r.Dashboard(ctx)...)
-		}
-		all = append(all, res...)
-		if !Passed(res) || ctx.Err() != nil {
-			break
-		}
-	}
-	return all
 }
 
 // Dashboard checks each panel of the scenario's dashboard over the time

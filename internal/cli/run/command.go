@@ -8,10 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,10 +15,8 @@ import (
 
 	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
-	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/exporters"
 	"github.com/eventcheck/eventcheck/internal/harness"
-	"github.com/eventcheck/eventcheck/internal/logtail"
 	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
@@ -32,10 +26,7 @@ type options struct {
 	scenarios string
 	checks    string
 	outside   bool
-	junit     string
-	json      string
-	html      string
-	artifacts string
+	outputs   harness.Outputs
 	timeout   time.Duration
 }
 
@@ -57,14 +48,11 @@ Exit codes: 0 every check held; 1 a check failed; 2 usage or scenario error;
 	}
 	goFlags := flag.NewFlagSet("run", flag.ContinueOnError)
 	o.env.Register(goFlags, true)
+	o.outputs.Register(goFlags)
 	cmd.Flags().AddGoFlagSet(goFlags)
 	cmd.Flags().StringVar(&o.scenarios, "scenarios", "", "scenario directory: kustomizations and checks.yaml (default: the built-in events scenarios)")
 	cmd.Flags().StringVar(&o.checks, "checks", "", "checks file to run instead of the scenario directory's checks.yaml (its apply: paths resolve against --scenarios)")
 	cmd.Flags().BoolVar(&o.outside, "allow-outside-scenario", false, "let phases apply kustomizations outside the scenario directory")
-	cmd.Flags().StringVar(&o.junit, "junit", "", "write a JUnit XML report here")
-	cmd.Flags().StringVar(&o.json, "json", "", "write a JSON report here")
-	cmd.Flags().StringVar(&o.html, "report", "", "write a self-contained HTML report here: checks, the dashboard's panels as charts, the event timeline")
-	cmd.Flags().StringVar(&o.artifacts, "artifacts", "", "write diagnostics and logs here on failure")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound for the whole run")
 	return cmd
 }
@@ -101,15 +89,8 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) (
 	if err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
-	// A report that cannot be written is found before the environment is
-	// up, not after the whole run.
-	for _, path := range []string{o.junit, o.json, o.html} {
-		if path == "" {
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return exitcode.Errorf(exitcode.Usage, "cannot create the directory of the report %s: %v", path, err)
-		}
+	if err := o.outputs.Prepare(); err != nil {
+		return exitcode.Wrap(exitcode.Usage, err)
 	}
 	var rep *report.Run
 	var reportErrs []error
@@ -117,7 +98,7 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) (
 	// into exit 2 with its path and cause.
 	defer func() {
 		if rep != nil {
-			reportErrs = append(reportErrs, o.writeReports(rep))
+			reportErrs = append(reportErrs, o.outputs.Write(rep))
 		}
 		if rerr := errors.Join(reportErrs...); rerr != nil {
 			fmt.Fprintln(out, "✗ reports:", rerr)
@@ -176,16 +157,11 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) (
 	rep.Results = r.Run(ctx)
 	rep.Passed = scenario.Passed(rep.Results) && ctx.Err() == nil
 	rep.Duration = time.Since(p.start)
+	c, cancelConclude := cleanup()
+	reportErrs = append(reportErrs, env.Conclude(c, r, rep, o.outputs, log))
+	cancelConclude()
 	if !rep.Passed {
-		c, cancel := cleanup()
-		rep.Diagnostics = o.diagnose(c, env, r, rep)
-		cancel()
 		fmt.Fprintln(out, rep.Diagnostics)
-	}
-	if o.html != "" {
-		c, cancel := cleanup()
-		reportErrs = append(reportErrs, o.writeHTML(c, env, r, rep, log))
-		cancel()
 	}
 	if !o.env.Keep {
 		c, cancel := cleanup()
@@ -229,97 +205,4 @@ func failed(res []scenario.Result) int {
 		}
 	}
 	return n
-}
-
-// diagnose gathers what explains a failure: the nearest documents for each
-// failing check, the namespace from the API, the exporter's readiness,
-// metrics and log; with --artifacts, also every component's logs.
-func (o *options) diagnose(ctx context.Context, env *harness.Env, r *scenario.Runner, rep *report.Run) string {
-	var b strings.Builder
-	b.WriteString("── diagnostics ──\n")
-	for _, res := range rep.Results {
-		if res.Passed {
-			continue
-		}
-		fmt.Fprintf(&b, "%s / %s %s: %s\n", res.Phase, res.Kind, res.Name, res.Detail)
-		for _, m := range res.NearMisses {
-			fmt.Fprintf(&b, "  nearest: %s\n    fails: %s\n", m.Doc, strings.Join(m.Failures, "; "))
-		}
-	}
-	b.WriteString(r.Diagnose(ctx))
-	if x := env.Exporter; x != nil {
-		if x.Probes != "" {
-			for _, path := range []string{"/readyz", "/metrics"} {
-				body := get(ctx, x.Probes+path)
-				if path == "/metrics" {
-					body = exporterMetrics(body)
-				}
-				fmt.Fprintf(&b, "exporter %s:\n%s\n", path, indent(body))
-			}
-		}
-		if log, err := x.LogText(ctx); err != nil {
-			fmt.Fprintf(&b, "exporter log: %v\n", err)
-		} else if log != "" {
-			fmt.Fprintf(&b, "exporter log (last lines):\n%s\n", indent(logtail.Lines(log, 20)))
-		}
-		fmt.Fprintf(&b, "exporter writes: %s\n", x.Index)
-	}
-	if o.artifacts != "" {
-		if err := os.MkdirAll(o.artifacts, 0o755); err == nil {
-			_ = os.WriteFile(filepath.Join(o.artifacts, "diagnostics.txt"), []byte(b.String()), 0o644)
-			if err := env.ExportLogs(ctx, filepath.Join(o.artifacts, "logs")); err != nil {
-				fmt.Fprintf(&b, "exporting logs: %v\n", err)
-			}
-			fmt.Fprintf(&b, "diagnostics and logs written to %s\n", o.artifacts)
-		}
-	}
-	return b.String()
-}
-
-func get(ctx context.Context, url string) string {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err.Error()
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return strings.TrimSpace(string(data))
-}
-
-// exporterMetrics keeps the exporter's own series.
-func exporterMetrics(all string) string {
-	var keep []string
-	for _, l := range strings.Split(all, "\n") {
-		if strings.HasPrefix(l, "events_exporter_") && !strings.Contains(l, "_bucket{") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
-}
-
-func indent(s string) string {
-	return "  " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n  ")
-}
-
-// writeHTML writes the HTML report; the timeline is read from the index
-// before the scenario's objects are removed.
-func (o *options) writeHTML(ctx context.Context, env *harness.Env, r *scenario.Runner, rep *report.Run, log *slog.Logger) error {
-	q := eventindex.Query{}.And(eventindex.Term("metadata.namespace", r.S.Checks.Namespace), eventindex.TimeRange(rep.Started.Add(-time.Second), time.Time{}))
-	docs, err := env.Search.Search(ctx, q, 1000)
-	if err != nil {
-		log.Warn("timeline for the report", "err", err)
-	}
-	return report.WriteHTML(o.html, rep, r.Panels(), report.Timeline(docs, r.Workloads()))
-}
-
-func (o *options) writeReports(rep *report.Run) error {
-	var errs []error
-	if o.json != "" {
-		errs = append(errs, report.WriteJSON(o.json, rep))
-	}
-	if o.junit != "" {
-		errs = append(errs, report.WriteJUnit(o.junit, rep))
-	}
-	return errors.Join(errs...)
 }
