@@ -10,6 +10,7 @@
 package exporter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,6 +56,7 @@ type options struct {
 	metrics  *metrics.Metrics
 	listener net.Listener
 	identity string
+	ownNS    string
 }
 
 // WithLogger sets the logger.
@@ -66,6 +68,11 @@ func WithMetrics(m *metrics.Metrics) Option { return func(o *options) { o.metric
 // WithListener serves /metrics, /healthz and /readyz on l instead of the
 // configured address.
 func WithListener(l net.Listener) Option { return func(o *options) { o.listener = l } }
+
+// WithNamespace is the namespace this exporter runs in (in a cluster, its
+// service account's): the lease lives there unless
+// leaderElection.namespace says otherwise.
+func WithNamespace(ns string) Option { return func(o *options) { o.ownNS = ns } }
 
 // WithIdentity names this replica for leader election (default: hostname).
 func WithIdentity(id string) Option { return func(o *options) { o.identity = id } }
@@ -219,7 +226,7 @@ func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts 
 		return nil
 	}
 	x.standby.Store(true)
-	return x.lead(ctx, client, cfg.LeaderElection, o.identity, run)
+	return x.lead(ctx, client, cfg.LeaderElection, o, run)
 }
 
 func newReceiver(ctx context.Context, cfg *config.Config, r config.Receiver, o options) (*receiver, error) {
@@ -376,13 +383,11 @@ func (x *exporter) ready() error {
 }
 
 // lead runs fn only while this replica holds the Lease.
-func (x *exporter) lead(ctx context.Context, client kubernetes.Interface, le config.LeaderElection, identity string, fn func(context.Context)) error {
-	if identity == "" {
-		identity = hostname()
-	}
-	ns := le.Namespace
+func (x *exporter) lead(ctx context.Context, client kubernetes.Interface, le config.LeaderElection, o options, fn func(context.Context)) error {
+	identity := cmp.Or(o.identity, hostname())
+	ns := cmp.Or(le.Namespace, o.ownNS)
 	if ns == "" {
-		ns = "opensearch-exporter"
+		return errors.New("leaderElection.namespace is not set and the exporter's own namespace is unknown: set leaderElection.namespace")
 	}
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: ns, Name: le.Name},

@@ -423,7 +423,8 @@ func TestLeaderElectionHandsOver(t *testing.T) {
 	newReplica := func(id string) (context.CancelFunc, chan error) {
 		cfg := exporterConfig(t)
 		cfg.LeaderElection.Enabled = true
-		cfg.LeaderElection.Namespace = exporterenv.Namespace
+		// No leaderElection.namespace: the Lease goes where the exporter
+		// runs, as a pod's would go to its service account's namespace.
 		cfg.LeaderElection.Name = "exporter-leader-test"
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -433,7 +434,8 @@ func TestLeaderElectionHandsOver(t *testing.T) {
 		done := make(chan error, 1)
 		probes = append(probes, "http://"+l.Addr().String())
 		go func() {
-			done <- exporter.Run(rctx, cfg, env.sa, exporter.WithListener(l), exporter.WithIdentity(id), exporter.WithLogger(testLogger(t)))
+			done <- exporter.Run(rctx, cfg, env.sa, exporter.WithListener(l), exporter.WithIdentity(id),
+				exporter.WithNamespace(exporterenv.Namespace), exporter.WithLogger(testLogger(t)))
 		}()
 		return cancel, done
 	}

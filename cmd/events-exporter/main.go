@@ -42,7 +42,7 @@ func main() {
 		cfg.MetricsAddress = *metricsAddr
 	}
 	log := newLogger(cfg)
-	restConfig, err := kubeConfig(*kubeconfig)
+	restConfig, namespace, err := kubeConfig(*kubeconfig)
 	if err != nil {
 		log.Error("no Kubernetes configuration", "err", err)
 		os.Exit(1)
@@ -50,17 +50,27 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log.Info("events exporter starting", "namespace", cfg.Namespace, "receivers", len(cfg.Receivers), "metrics", cfg.MetricsAddress)
-	if err := exporter.Run(ctx, cfg, restConfig, exporter.WithLogger(log)); err != nil {
+	if err := exporter.Run(ctx, cfg, restConfig, exporter.WithLogger(log), exporter.WithNamespace(namespace)); err != nil {
 		log.Error("events exporter failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-func kubeConfig(path string) (*rest.Config, error) {
-	if path != "" {
-		return clientcmd.BuildConfigFromFlags("", path)
+// kubeConfig reads --kubeconfig, else the in-cluster configuration (and
+// never ~/.kube/config: a pod must not pick up a stray file), with the
+// namespace the exporter runs in: the kubeconfig context's, else the
+// service account's.
+func kubeConfig(path string) (*rest.Config, string, error) {
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, &clientcmd.ConfigOverrides{})
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		if path == "" {
+			return nil, "", fmt.Errorf("not in a cluster and no --kubeconfig given: %w", err)
+		}
+		return nil, "", fmt.Errorf("--kubeconfig %s: %w", path, err)
 	}
-	return rest.InClusterConfig()
+	ns, _, err := cc.Namespace()
+	return cfg, ns, err
 }
 
 func newLogger(cfg *config.Config) *slog.Logger {

@@ -25,15 +25,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
+	"github.com/eventcheck/eventcheck/internal/exporterenv"
 	"github.com/eventcheck/eventcheck/internal/exporters/providers"
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
 	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
 )
 
-// Defaults where the options say nothing: the workshop's namespace.
+// Defaults where the options say nothing: the workshop's release, in the
+// namespace where the workshop and our own deploy both put the exporter.
 const (
 	DefaultRelease   = "events-exporter"
-	DefaultNamespace = "opensearch-exporter"
+	DefaultNamespace = exporterenv.Namespace
 )
 
 type provider struct {
