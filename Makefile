@@ -3,7 +3,7 @@
 GO ?= go
 EVENTCHECK = $(GO) run ./cmd/eventcheck
 
-.PHONY: run test unit e2e bench drills lint deps localcluster clean
+.PHONY: run test unit e2e bench drills lint deps engine engine-down localcluster clean
 
 ## run: the main job: the whole workshop story on the default environment
 ## (kind + container with a container engine, else local + local)
@@ -35,6 +35,7 @@ bench: localcluster
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cluster/providers/local/ ./internal/opensearch/providers/local/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./exporter/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/harness/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/images/
 
 ## drills: the exporter's fault drills at scale: 10,000 events each, with
 ## OpenSearch stopped 30 s, the exporter killed, the API connection cut and
@@ -49,6 +50,15 @@ deps:
 	$(GO) mod download
 	cd localcluster && $(GO) mod download
 	$(EVENTCHECK) env prepare
+
+## engine: make a container engine answer for the container paths: a
+## Docker daemon of ours (installing Debian's docker.io when it is missing
+## and we are root), state under the user cache; engine-down stops it
+engine:
+	$(EVENTCHECK) env engine up
+
+engine-down:
+	$(EVENTCHECK) env engine down
 
 ACTIONLINT = github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 

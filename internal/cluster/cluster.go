@@ -135,6 +135,12 @@ func Detect(ctx context.Context, images ...string) (name, reason string) {
 		return Local, fmt.Sprintf("%s engine %s answers but holds no %s and no image registry answers (%s); build or load the images, then pass --cluster kind",
 			eng.Binary, eng.Version, strings.Join(missing, ", "), engine.RegistryURL)
 	}
+	// kind's nodes are privileged containers; some hosts refuse them.
+	if len(images) > 0 && len(eng.Missing(ctx, images[0])) == 0 {
+		if err := eng.Privileged(ctx, images[0]); err != nil {
+			return Local, fmt.Sprintf("%s engine %s cannot start a privileged container, as kind's nodes are (%v)", eng.Binary, eng.Version, err)
+		}
+	}
 	return Kind, fmt.Sprintf("%s engine %s answers", eng.Binary, eng.Version)
 }
 

@@ -30,3 +30,19 @@ func TestDetectFallsBackWhenImagesCannotBeHad(t *testing.T) {
 		t.Fatalf("with no image needed, Detect = %s; want kind", name)
 	}
 }
+
+// An engine that holds the images but refuses privileged containers (a
+// host short of a capability) cannot run kind's nodes: auto takes local
+// and says what the engine said.
+func TestDetectFallsBackWhenPrivilegedContainersAreRefused(t *testing.T) {
+	enginetest.CLI(t, "docker", `case "$1" in
+version) echo 20.10.24 ;;
+image) exit 0 ;;
+run) echo 'runc create failed: unable to start container process: unable to apply caps: operation not permitted' >&2; exit 125 ;;
+esac`)
+	enginetest.NoRegistry(t)
+	name, why := Detect(context.Background(), "kindest/node:v9")
+	if name != Local || !strings.Contains(why, "privileged") || !strings.Contains(why, "unable to apply caps") {
+		t.Fatalf("Detect = %s, %q; want local, with the engine's refusal", name, why)
+	}
+}

@@ -102,24 +102,35 @@ func Down(ctx context.Context, dir string) (string, error) {
 // findOrInstallDockerd returns dockerd's path, installing docker.io with
 // apt-get when it is missing and the machine allows it.
 func findOrInstallDockerd(ctx context.Context) (path string, installed bool, err error) {
-	if p, err := exec.LookPath("dockerd"); err == nil {
+	path, installed, err = Install(ctx, "dockerd", "docker.io")
+	if err != nil {
+		return "", false, fmt.Errorf("no container engine answers: %w; or use --cluster local", err)
+	}
+	return path, installed, nil
+}
+
+// Install returns command's path, installing the Debian package that has
+// it with apt-get when it is missing and we are root on a machine with
+// apt-get. It says installed when it did.
+func Install(ctx context.Context, command, debianPackage string) (path string, installed bool, err error) {
+	if p, err := exec.LookPath(command); err == nil {
 		return p, false, nil
 	}
 	apt, aptErr := exec.LookPath("apt-get")
 	if aptErr != nil || os.Geteuid() != 0 {
-		return "", false, errors.New("no container engine answers and dockerd is not installed; install one (Debian: apt-get install docker.io, as root) or use --cluster local")
+		return "", false, fmt.Errorf("%s is not installed; install it (Debian: apt-get install %s, as root)", command, debianPackage)
 	}
 	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", "docker.io"}} {
+	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", debianPackage}} {
 		c := exec.CommandContext(ctx, apt, args...)
 		c.Env = env
 		if out, err := c.CombinedOutput(); err != nil {
 			return "", false, fmt.Errorf("apt-get %s failed (%v):\n%s", args[0], err, logtail.Lines(string(out), 10))
 		}
 	}
-	p, err := exec.LookPath("dockerd")
+	p, err := exec.LookPath(command)
 	if err != nil {
-		return "", false, errors.New("apt-get installed docker.io but dockerd is not on PATH")
+		return "", false, fmt.Errorf("apt-get installed %s but %s is not on PATH", debianPackage, command)
 	}
 	return p, true, nil
 }

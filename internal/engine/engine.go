@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/eventcheck/eventcheck/internal/logtail"
 )
 
 // Engine is a reachable container engine.
@@ -72,6 +74,20 @@ func (e *Engine) Missing(ctx context.Context, refs ...string) []string {
 		}
 	}
 	return out
+}
+
+// Privileged says why the engine cannot start a privileged container (as
+// kind's nodes are) from image, which it must hold; nil when it can. A host
+// whose capability bounding set lacks one (a container itself) refuses
+// with "unable to apply caps".
+func (e *Engine) Privileged(ctx context.Context, image string) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, e.Binary, "run", "--rm", "--privileged", "--entrypoint", "true", image).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s run --privileged %s: %v: %s", e.Binary, image, err, logtail.Lines(strings.TrimSpace(string(out)), 3))
+	}
+	return nil
 }
 
 // RegistryURL is where images are pulled from by default (Docker Hub).

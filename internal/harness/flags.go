@@ -40,6 +40,7 @@ type Flags struct {
 	AWSRegion      string
 	AWSService     string
 	OSVersion      string
+	OSImage        string
 	OSZip          string
 	JavaHome       string
 	OSDir          string
@@ -88,6 +89,7 @@ func (f *Flags) Register(fs *flag.FlagSet, withKubeconfig bool) {
 	fs.BoolVar(&f.OSInsecure, "opensearch-insecure-skip-verify", false, "do not verify the OpenSearch certificate (not recommended)")
 	fs.StringVar(&f.AWSRegion, "aws-region", "", "sign requests with AWS SigV4 in this region (Amazon OpenSearch Service)")
 	fs.StringVar(&f.AWSService, "aws-service", "es", "SigV4 service: es (OpenSearch Service) or aoss (Serverless)")
+	fs.StringVar(&f.OSImage, "opensearch-image", "", "OpenSearch image (container; default: opensearchproject/opensearch:VERSION, or one built here when the engine cannot pull it)")
 	fs.StringVar(&f.OSVersion, "opensearch-version", "", "OpenSearch version (local: x.y.z or a series, default newest 2.19.x; container: image tag)")
 	fs.StringVar(&f.OSZip, "opensearch-zip", "", "local OpenSearch distribution zip, for offline use")
 	fs.StringVar(&f.JavaHome, "java-home", "", "JDK for local OpenSearch (default: found)")
@@ -176,7 +178,7 @@ func (f *Flags) Options(log *slog.Logger) (Options, error) {
 		o.OpenSearch = opensearch.URL
 	}
 	o.OSOptions = []opensearch.Option{opensearch.WithEndpoint(ep), opensearch.WithVersion(f.OSVersion),
-		opensearch.WithZip(f.OSZip), opensearch.WithJavaHome(f.JavaHome)}
+		opensearch.WithImage(f.OSImage), opensearch.WithZip(f.OSZip), opensearch.WithJavaHome(f.JavaHome)}
 	if f.OSDir != "" {
 		o.OSOptions = append(o.OSOptions, opensearch.WithDir(f.OSDir))
 	}

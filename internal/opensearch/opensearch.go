@@ -53,6 +53,11 @@ func WithVersion(v string) Option {
 	return func(o *providers.Options) error { o.Version = v; return nil }
 }
 
+// WithImage runs this image instead of the official one (container).
+func WithImage(ref string) Option {
+	return func(o *providers.Options) error { o.Image = ref; return nil }
+}
+
 // WithZip uses a local copy of the distribution zip (local).
 func WithZip(path string) Option {
 	return func(o *providers.Options) error { o.Zip = path; return nil }

@@ -39,6 +39,10 @@ type Options struct {
 	Endpoint Endpoint
 	// Version of OpenSearch (local, container).
 	Version string
+	// Image runs instead of opensearchproject/opensearch:Version
+	// (container). Empty: the official image, or one built here from
+	// the local provider's distribution when the engine cannot pull.
+	Image string
 	// Zip is a local copy of the distribution, for offline use (local).
 	Zip string
 	// Dir holds run state: data, logs (local). Data in it survives a

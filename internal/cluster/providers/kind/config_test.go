@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	kinderrors "sigs.k8s.io/kind/pkg/errors"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
+
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
 	"github.com/eventcheck/eventcheck/internal/engine"
 	"github.com/eventcheck/eventcheck/internal/engine/enginetest"
@@ -178,5 +181,19 @@ func TestUpWithoutNodeImageNamesIt(t *testing.T) {
 	err = p.Up(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "eventcheck/node:v1.37.2") || !strings.Contains(err.Error(), "--node-image") {
 		t.Fatalf("Up = %v; want an error naming the image and --node-image", err)
+	}
+}
+
+// kind's error names the command and its exit status only; what the
+// engine said is the cause a person needs.
+func TestCreateErrorSaysWhatTheEngineSaid(t *testing.T) {
+	run := &kindexec.RunError{Command: []string{"docker", "run", "--privileged"}, Inner: errors.New("exit status 125"),
+		Output: []byte("docker: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: unable to apply caps: operation not permitted: unknown\n")}
+	got := engineSaid(kinderrors.Wrap(run, "failed to create cluster"))
+	if !strings.Contains(got, "unable to apply caps: operation not permitted") {
+		t.Fatalf("engineSaid = %q", got)
+	}
+	if engineSaid(errors.New("plain")) != "" {
+		t.Error("an error without a command's output adds nothing")
 	}
 }

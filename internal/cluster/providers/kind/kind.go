@@ -3,6 +3,7 @@
 package kind
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -17,10 +19,12 @@ import (
 	kinddefaults "sigs.k8s.io/kind/pkg/apis/config/defaults"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 	kindlog "sigs.k8s.io/kind/pkg/log"
 
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
 	"github.com/eventcheck/eventcheck/internal/engine"
+	"github.com/eventcheck/eventcheck/internal/logtail"
 )
 
 type provider struct {
@@ -122,7 +126,7 @@ func (p *provider) Up(ctx context.Context) error {
 	// kind's Create does not take a context; it is bounded by the wait
 	// option above.
 	if err := k.Create(p.o.Name, opts...); err != nil {
-		return fmt.Errorf("failed to create kind cluster %q: %w", p.o.Name, err)
+		return fmt.Errorf("failed to create kind cluster %q: %w%s", p.o.Name, err, engineSaid(err))
 	}
 	p.created = true
 	p.o.Log.Info("kind cluster ready", "name", p.o.Name, "elapsed", time.Since(start).Round(time.Second))
@@ -218,3 +222,15 @@ func (i infoAdapter) Infof(f string, args ...any) {
 	i.o.Log.Debug(fmt.Sprintf(f, args...), "v", i.level)
 }
 func (i infoAdapter) Enabled() bool { return i.level <= 1 }
+
+// engineSaid is the output of the command kind ran that failed (kind's
+// error names only the command and its exit status): "unable to apply
+// caps: operation not permitted", for one, is why --privileged nodes cannot
+// start on a host whose capability bounding set is short.
+func engineSaid(err error) string {
+	re := kindexec.RunErrorForError(err)
+	if re == nil || len(bytes.TrimSpace(re.Output)) == 0 {
+		return ""
+	}
+	return "; it said: " + logtail.Lines(strings.TrimSpace(string(re.Output)), 5)
+}

@@ -4,17 +4,24 @@
 package container
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/eventcheck/eventcheck/internal/engine"
+	"github.com/eventcheck/eventcheck/internal/images"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/procstat"
 )
 
 // DefaultVersion of the opensearchproject/opensearch image.
@@ -41,7 +48,8 @@ func New(o providers.Options) (providers.Provider, error) {
 // checked without an engine.
 func Request(o providers.Options) testcontainers.ContainerRequest {
 	req := testcontainers.ContainerRequest{
-		Image:        "opensearchproject/opensearch:" + o.Version,
+		Image:        cmp.Or(o.Image, "opensearchproject/opensearch:"+o.Version),
+		Labels:       map[string]string{OwnerLabel: strconv.Itoa(os.Getpid())},
 		ExposedPorts: []string{"9200/tcp"},
 		Env: map[string]string{
 			"discovery.type":                                    "single-node",
@@ -60,9 +68,31 @@ func Request(o providers.Options) testcontainers.ContainerRequest {
 	return req
 }
 
+// OwnerLabel names the process that started a container, so a later run
+// can remove what a killed one left (testcontainers' reaper cannot be
+// pulled where no registry answers).
+const OwnerLabel = "dev.eventcheck.owner-pid"
+
 func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
-	if _, err := engine.Detect(ctx); err != nil {
+	e, err := engine.Detect(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("the container OpenSearch provider needs a running container engine: %w; start Docker or use --opensearch local", err)
+	}
+	removeOrphans(ctx, e, p.o.Log)
+	if official := Request(p.o).Image; p.o.Image == "" && len(e.Missing(ctx, official)) > 0 && !engine.RegistryAnswers(ctx) {
+		p.o.Log.Info("the OpenSearch image cannot be pulled (no registry answers): building one here", "instead of", official)
+		b, err := images.New(ctx, "", p.o.Log)
+		if err != nil {
+			return nil, err
+		}
+		if p.o.Image, err = b.OpenSearch(ctx, p.o); err != nil {
+			return nil, fmt.Errorf("%s cannot be pulled and building one here failed: %w; load an image and pass --opensearch-image", official, err)
+		}
+	}
+	// testcontainers' reaper is an image too. Without it, what a killed
+	// run leaves is removed by the next (removeOrphans).
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" && !engine.RegistryAnswers(ctx) {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: Request(p.o),
@@ -98,6 +128,25 @@ func (p *provider) Stop(ctx context.Context) error {
 	err := p.c.Terminate(ctx)
 	p.c = nil
 	return err
+}
+
+// removeOrphans removes OpenSearch containers whose owning process is gone.
+func removeOrphans(ctx context.Context, e *engine.Engine, log *slog.Logger) {
+	out, err := exec.CommandContext(ctx, e.Binary, "ps", "--all", "--filter", "label="+OwnerLabel,
+		"--format", `{{.ID}} {{.Label "`+OwnerLabel+`"}}`).Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		id, owner, ok := strings.Cut(line, " ")
+		pid, err := strconv.Atoi(owner)
+		if !ok || err != nil || procstat.Alive(pid) {
+			continue
+		}
+		if err := exec.CommandContext(ctx, e.Binary, "rm", "--force", "--volumes", id).Run(); err == nil {
+			log.Info("removed an OpenSearch container a stopped run left", "container", id, "pid", pid)
+		}
+	}
 }
 
 func (p *provider) ExportLogs(ctx context.Context, dir string) error {

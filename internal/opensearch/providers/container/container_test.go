@@ -2,11 +2,16 @@ package container
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/eventcheck/eventcheck/internal/engine"
+	"github.com/eventcheck/eventcheck/internal/engine/enginetest"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
 )
 
@@ -43,12 +48,25 @@ func TestRequestIsASingleInsecureNodeOnKindsNetwork(t *testing.T) {
 }
 
 func TestStartWithoutEngineIsAClearError(t *testing.T) {
-	if _, err := engine.Detect(context.Background()); err == nil {
-		t.Skip("a container engine is running here; this test covers machines without one")
-	}
+	t.Setenv("PATH", t.TempDir()) // no engine CLI, whatever this machine has
 	p, _ := New(providers.Options{})
 	_, err := p.Start(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "--opensearch local") {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+// What a killed run left is removed by the next; a live run's container
+// is not touched.
+func TestOrphansOfDeadRunsAreRemoved(t *testing.T) {
+	removed := filepath.Join(t.TempDir(), "removed")
+	enginetest.CLI(t, "docker", fmt.Sprintf(`case "$1" in
+ps) echo "dead1 999999999"; echo "live1 %d" ;;
+rm) echo "$@" >> %s ;;
+esac`, os.Getpid(), removed))
+	removeOrphans(context.Background(), &engine.Engine{Binary: "docker"}, slog.New(slog.DiscardHandler))
+	data, _ := os.ReadFile(removed)
+	if got := strings.TrimSpace(string(data)); got != "rm --force --volumes dead1" {
+		t.Fatalf("removed %q, want only dead1", got)
 	}
 }

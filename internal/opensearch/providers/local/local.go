@@ -63,6 +63,15 @@ func Prepare(ctx context.Context, o providers.Options) (home, version string, er
 	return p.home, p.version, err
 }
 
+// Distribution fetches and unpacks the distribution only (no JDK or user
+// needed): for images built from it. It returns its home and version.
+func Distribution(ctx context.Context, o providers.Options) (home, version string, err error) {
+	if o.CacheDir == "" {
+		o.CacheDir = DefaultCacheDir()
+	}
+	return fetchAndUnpack(ctx, o, nil)
+}
+
 // prepared is what Start needs from preparation.
 type prepared struct {
 	home, version, javaHome string

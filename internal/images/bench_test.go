@@ -1,0 +1,52 @@
+package images
+
+import (
+	"context"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/eventcheck/eventcheck/internal/engine"
+	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
+)
+
+// BenchmarkOpenSearchImage builds the base and OpenSearch images cold (it
+// removes them first; the distribution stays cached) and again warm.
+func BenchmarkOpenSearchImage(b *testing.B) {
+	ctx := context.Background()
+	if _, err := engine.Detect(ctx); err != nil {
+		b.Skipf("building images needs a container engine: %v", err)
+	}
+	bld, err := New(ctx, "", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := osproviders.Options{Version: "2.19.6"}
+	var baseCold, osCold, warm time.Duration
+	for b.Loop() {
+		if ref, err := bld.OpenSearch(ctx, o); err == nil {
+			base, _ := bld.Base(ctx)
+			_ = exec.Command(bld.engine.Binary, "rmi", ref, base).Run()
+		}
+		start := time.Now()
+		if _, err := bld.Base(ctx); err != nil {
+			b.Fatal(err)
+		}
+		baseCold += time.Since(start)
+		start = time.Now()
+		if _, err := bld.OpenSearch(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+		osCold += time.Since(start)
+		start = time.Now()
+		if _, err := bld.OpenSearch(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+		warm += time.Since(start)
+	}
+	n := float64(b.N)
+	b.ReportMetric(baseCold.Seconds()/n, "s-base-image-cold")
+	b.ReportMetric(osCold.Seconds()/n, "s-opensearch-image-cold")
+	b.ReportMetric(warm.Seconds()/n, "s-both-warm")
+	b.ReportMetric(0, "ns/op")
+}
