@@ -82,11 +82,6 @@ func WithBinary(path string) Option {
 	return func(o *providers.Options) error { o.Binary = path; return nil }
 }
 
-// WithImages sets the images a local cluster's nodes can pull.
-func WithImages(images ...string) Option {
-	return func(o *providers.Options) error { o.Images = images; return nil }
-}
-
 // WithDetach keeps a local cluster running after this process exits.
 func WithDetach(detach bool) Option {
 	return func(o *providers.Options) error { o.Detach = detach; return nil }

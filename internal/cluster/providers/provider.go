@@ -55,8 +55,6 @@ type Options struct {
 	Binary string
 	// APIServerPort fixes the apiserver port (local; 0 picks a free one).
 	APIServerPort int
-	// Images that the local nodes can pull (local).
-	Images []string
 	// Detach keeps the cluster running after this process exits (local).
 	Detach bool
 	// ReadyTimeout bounds Up.

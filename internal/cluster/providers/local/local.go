@@ -111,9 +111,6 @@ func (p *provider) Up(ctx context.Context) error {
 	if p.o.APIServerPort != 0 {
 		args = append(args, "--apiserver-port", strconv.Itoa(p.o.APIServerPort))
 	}
-	if len(p.o.Images) > 0 {
-		args = append(args, "--images", strings.Join(p.o.Images, ","))
-	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if p.o.Detach {
