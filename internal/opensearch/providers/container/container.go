@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/eventcheck/eventcheck/internal/engine"
@@ -80,7 +81,7 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 	}
 	removeOrphans(ctx, e, p.o.Log)
 	if official := Request(p.o).Image; p.o.Image == "" && len(e.Missing(ctx, official)) > 0 && !engine.RegistryAnswers(ctx) {
-		p.o.Log.Info("the OpenSearch image cannot be pulled (no registry answers): building one here", "instead of", official)
+		p.o.Log.Info("the OpenSearch image cannot be pulled (no registry answers): using one built here (cached by content)", "instead of", official)
 		b, err := images.New(ctx, "", p.o.Log)
 		if err != nil {
 			return nil, err
@@ -94,9 +95,13 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" && !engine.RegistryAnswers(ctx) {
 		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
+	// The engine banner is printed through the library's default logger,
+	// not the request's.
+	tclog.SetDefault(debugLog{p.o.Log})
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: Request(p.o),
 		Started:          true,
+		Logger:           debugLog{p.o.Log},
 	})
 	if err != nil {
 		if c != nil {
@@ -128,6 +133,14 @@ func (p *provider) Stop(ctx context.Context) error {
 	err := p.c.Terminate(ctx)
 	p.c = nil
 	return err
+}
+
+// debugLog puts testcontainers' progress lines in our log, at debug: a
+// run's output stays one line per step.
+type debugLog struct{ log *slog.Logger }
+
+func (d debugLog) Printf(format string, v ...any) {
+	d.log.Debug(strings.TrimSpace(fmt.Sprintf(format, v...)), "from", "testcontainers")
 }
 
 // removeOrphans removes OpenSearch containers whose owning process is gone.
