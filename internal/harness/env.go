@@ -21,7 +21,6 @@ import (
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/exporters"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
-	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
 	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 	"github.com/eventcheck/eventcheck/internal/scenario"
@@ -53,13 +52,9 @@ func OpenSearchEnvDir(envDir string) string {
 func Choose(ctx context.Context, clusterName, osName string, log *slog.Logger) (string, string) {
 	if clusterName == cluster.Auto || clusterName == "" {
 		var why string
-		// The images the kind path needs: kind's node image, and the
-		// OpenSearch image unless OpenSearch is chosen otherwise.
-		images := []string{kinddefaults.Image}
-		if osName == opensearch.Auto || osName == "" || osName == opensearch.Container {
-			images = append(images, container.Request(osproviders.Options{Version: container.DefaultVersion}).Image)
-		}
-		clusterName, why = cluster.Detect(ctx, images...)
+		// The image the kind path cannot do without is kind's node image:
+		// an OpenSearch image the engine cannot pull is built here.
+		clusterName, why = cluster.Detect(ctx, kinddefaults.Image)
 		log.Info("cluster provider chosen", "provider", clusterName, "why", why)
 	}
 	if osName == opensearch.Auto || osName == "" {
