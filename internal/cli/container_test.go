@@ -44,7 +44,8 @@ func TestStoryWithAnOpenSearchContainer(t *testing.T) {
 	if rep.OpenSearch != "container" || rep.Cluster != "local" || !rep.Passed || len(rep.Results) < 20 {
 		t.Fatalf("report: cluster %s, OpenSearch %s, passed %v, %d results", rep.Cluster, rep.OpenSearch, rep.Passed, len(rep.Results))
 	}
-	left, err := exec.Command(e.Binary, "ps", "--all", "--quiet", "--filter", "label="+container.OwnerLabel+"="+strconv.Itoa(os.Getpid())).Output()
+	host, _ := os.Hostname()
+	left, err := exec.Command(e.Binary, "ps", "--all", "--quiet", "--filter", "label="+container.OwnerLabel+"="+host+"/"+strconv.Itoa(os.Getpid())).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

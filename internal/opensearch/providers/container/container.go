@@ -50,7 +50,7 @@ func New(o providers.Options) (providers.Provider, error) {
 func Request(o providers.Options) testcontainers.ContainerRequest {
 	req := testcontainers.ContainerRequest{
 		Image:        cmp.Or(o.Image, "opensearchproject/opensearch:"+o.Version),
-		Labels:       map[string]string{OwnerLabel: strconv.Itoa(os.Getpid())},
+		Labels:       map[string]string{OwnerLabel: owner()},
 		ExposedPorts: []string{"9200/tcp"},
 		Env: map[string]string{
 			"discovery.type":                                    "single-node",
@@ -69,10 +69,15 @@ func Request(o providers.Options) testcontainers.ContainerRequest {
 	return req
 }
 
-// OwnerLabel names the process that started a container, so a later run
-// can remove what a killed one left (testcontainers' reaper cannot be
-// pulled where no registry answers).
-const OwnerLabel = "dev.eventcheck.owner-pid"
+// OwnerLabel names the process that started a container, as host/pid, so
+// a later run on the same host can remove what a killed one left
+// (testcontainers' reaper cannot be pulled where no registry answers).
+const OwnerLabel = "dev.eventcheck.owner"
+
+func owner() string {
+	host, _ := os.Hostname()
+	return host + "/" + strconv.Itoa(os.Getpid())
+}
 
 func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 	e, err := engine.Detect(ctx)
@@ -80,7 +85,8 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 		return nil, fmt.Errorf("the container OpenSearch provider needs a running container engine: %w; start Docker or use --opensearch local", err)
 	}
 	removeOrphans(ctx, e, p.o.Log)
-	if official := Request(p.o).Image; p.o.Image == "" && len(e.Missing(ctx, official)) > 0 && !engine.RegistryAnswers(ctx) {
+	pullable := engine.RegistryAnswers(ctx)
+	if official := Request(p.o).Image; p.o.Image == "" && !pullable && len(e.Missing(ctx, official)) > 0 {
 		p.o.Log.Info("the OpenSearch image cannot be pulled (no registry answers): using one built here (cached by content)", "instead of", official)
 		b, err := images.New(ctx, "", p.o.Log)
 		if err != nil {
@@ -92,7 +98,7 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 	}
 	// testcontainers' reaper is an image too. Without it, what a killed
 	// run leaves is removed by the next (removeOrphans).
-	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" && !engine.RegistryAnswers(ctx) {
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" && !pullable {
 		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
 	// The engine banner is printed through the library's default logger,
@@ -143,17 +149,20 @@ func (d debugLog) Printf(format string, v ...any) {
 	d.log.Debug(strings.TrimSpace(fmt.Sprintf(format, v...)), "from", "testcontainers")
 }
 
-// removeOrphans removes OpenSearch containers whose owning process is gone.
+// removeOrphans removes the OpenSearch containers of this host whose
+// owning process is gone.
 func removeOrphans(ctx context.Context, e *engine.Engine, log *slog.Logger) {
+	host, _ := os.Hostname()
 	out, err := exec.CommandContext(ctx, e.Binary, "ps", "--all", "--filter", "label="+OwnerLabel,
 		"--format", `{{.ID}} {{.Label "`+OwnerLabel+`"}}`).Output()
 	if err != nil {
 		return
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		id, owner, ok := strings.Cut(line, " ")
-		pid, err := strconv.Atoi(owner)
-		if !ok || err != nil || procstat.Alive(pid) {
+		id, label, _ := strings.Cut(line, " ")
+		h, p, _ := strings.Cut(label, "/")
+		pid, err := strconv.Atoi(p)
+		if h != host || err != nil || procstat.Alive(pid) {
 			continue
 		}
 		if err := exec.CommandContext(ctx, e.Binary, "rm", "--force", "--volumes", id).Run(); err == nil {

@@ -56,14 +56,15 @@ func TestStartWithoutEngineIsAClearError(t *testing.T) {
 	}
 }
 
-// What a killed run left is removed by the next; a live run's container
-// is not touched.
+// What a killed run left is removed by the next; a live run's container,
+// and one another host's run started on a shared engine, are not touched.
 func TestOrphansOfDeadRunsAreRemoved(t *testing.T) {
 	removed := filepath.Join(t.TempDir(), "removed")
+	host, _ := os.Hostname()
 	enginetest.CLI(t, "docker", fmt.Sprintf(`case "$1" in
-ps) echo "dead1 999999999"; echo "live1 %d" ;;
-rm) echo "$@" >> %s ;;
-esac`, os.Getpid(), removed))
+ps) echo "dead1 %[1]s/999999999"; echo "live1 %[1]s/%[2]d"; echo "elsewhere other-host/999999999" ;;
+rm) echo "$@" >> %[3]s ;;
+esac`, host, os.Getpid(), removed))
 	removeOrphans(context.Background(), &engine.Engine{Binary: "docker"}, slog.New(slog.DiscardHandler))
 	data, _ := os.ReadFile(removed)
 	if got := strings.TrimSpace(string(data)); got != "rm --force --volumes dead1" {
