@@ -3,7 +3,7 @@
 GO ?= go
 EVENTCHECK = $(GO) run ./cmd/eventcheck
 
-.PHONY: run test unit e2e bench drills lint deps engine engine-down localcluster clean
+.PHONY: run test test-kind unit e2e bench drills lint deps engine engine-down localcluster clean
 
 ## run: the main job: the whole workshop story on the default environment
 ## (kind + container with a container engine, else local + local)
@@ -19,6 +19,14 @@ test: localcluster lint
 	# with "context deadline exceeded" though nothing was found.
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 150000x -fuzzminimizetime 1s ./exporter/config/
 	$(GO) test -run '^$$' -fuzz FuzzBuild -fuzztime 50000x -fuzzminimizetime 1s ./exporter/document/
+
+## test-kind: the design card's path: the e2e suite on kind + an OpenSearch
+## container, on a Docker daemon of ours, every image built here (kind's node
+## image from Kubernetes' Go modules); reports under artifacts/kind
+test-kind: localcluster engine
+	$(GO) test -count=1 -v -timeout 45m ./e2e/ -args --cluster kind --opensearch container \
+		--junit artifacts/kind/junit.xml --json artifacts/kind/report.json \
+		--report artifacts/kind/report.html --artifacts artifacts/kind
 
 ## unit: only the fast tests
 unit:

@@ -2,12 +2,14 @@ package engine
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,10 +48,11 @@ func Up(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("engine state directory %s: %w; choose a writable --dir", dir, err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(dockerd,
-		"--data-root", filepath.Join(dir, "data"),
-		"--exec-root", filepath.Join(dir, "exec"),
-		"--pidfile", filepath.Join(dir, daemonPID))
+	args := []string{"--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "exec"),
+		"--pidfile", filepath.Join(dir, daemonPID)}
+	wrapped, note := privilegedRuntime(ctx, dir)
+	args = append(args, wrapped...)
+	cmd := exec.Command(dockerd, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this command
 	if err := cmd.Start(); err != nil {
@@ -76,7 +79,50 @@ func Up(ctx context.Context, dir string) (string, error) {
 	if installed {
 		did = "installed Debian's docker.io; " + did
 	}
+	if note != "" {
+		did += "; " + note
+	}
 	return did, nil
+}
+
+// RuncWrapper is runc minus the capability a container host may lack
+// (CAP_SYS_RESOURCE): our daemon's runtime when the host lacks it, and the
+// kind node image's runc, whose privileged pods would ask for it too.
+//
+//go:embed runc-wrapper.sh
+var RuncWrapper []byte
+
+// capSysResource is CAP_SYS_RESOURCE's bit in /proc/self/status's CapBnd.
+const capSysResource = 24
+
+// privilegedRuntime returns the daemon flags that make privileged
+// containers start on a host whose capability bounding set lacks
+// CAP_SYS_RESOURCE (a container itself): runc would fail to apply it with
+// "unable to apply caps". Elsewhere, none. The note says what was done.
+func privilegedRuntime(ctx context.Context, dir string) (flags []string, note string) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return nil, ""
+	}
+	var bnd uint64
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			bnd, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	if bnd == 0 || bnd&(1<<capSysResource) != 0 {
+		return nil, ""
+	}
+	const cannot = "this host cannot grant CAP_SYS_RESOURCE, so privileged containers (kind's nodes) will not start"
+	if _, _, err := Install(ctx, "jq", "jq"); err != nil {
+		return nil, fmt.Sprintf("%s: the runc wrapper that drops it needs jq (%v)", cannot, err)
+	}
+	path := filepath.Join(dir, "eventcheck-runc")
+	if err := os.WriteFile(path, RuncWrapper, 0o755); err != nil {
+		return nil, fmt.Sprintf("%s: writing the runc wrapper: %v", cannot, err)
+	}
+	return []string{"--add-runtime", "eventcheck-runc=" + path, "--default-runtime", "eventcheck-runc"},
+		"containers run through a runc that drops CAP_SYS_RESOURCE, which this host cannot grant (so privileged containers, as kind's nodes, start)"
 }
 
 // Down stops the daemon Up started from dir, if it runs. An engine Up did

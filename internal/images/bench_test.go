@@ -14,13 +14,7 @@ import (
 // removes them first; the distribution stays cached) and again warm.
 func BenchmarkOpenSearchImage(b *testing.B) {
 	ctx := context.Background()
-	if _, err := engine.Detect(ctx); err != nil {
-		b.Skipf("building images needs a container engine: %v", err)
-	}
-	bld, err := New(ctx, "", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bld := benchBuilder(b)
 	o := osproviders.Options{Version: "2.19.6"}
 	var baseCold, osCold, warm time.Duration
 	for b.Loop() {
@@ -49,4 +43,43 @@ func BenchmarkOpenSearchImage(b *testing.B) {
 	b.ReportMetric(osCold.Seconds()/n, "s-opensearch-image-cold")
 	b.ReportMetric(warm.Seconds()/n, "s-both-warm")
 	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkKindNodeImage builds the kind node image with the image removed
+// first (the Go build cache stays warm: `make localcluster` fills it with
+// Kubernetes' packages) and again warm.
+func BenchmarkKindNodeImage(b *testing.B) {
+	ctx := context.Background()
+	bld := benchBuilder(b)
+	var cold, warm time.Duration
+	for b.Loop() {
+		if ref, err := bld.KindNode(ctx); err == nil {
+			_ = exec.Command(bld.engine.Binary, "rmi", ref).Run()
+		}
+		start := time.Now()
+		if _, err := bld.KindNode(ctx); err != nil {
+			b.Fatal(err)
+		}
+		cold += time.Since(start)
+		start = time.Now()
+		if _, err := bld.KindNode(ctx); err != nil {
+			b.Fatal(err)
+		}
+		warm += time.Since(start)
+	}
+	n := float64(b.N)
+	b.ReportMetric(cold.Seconds()/n, "s-kind-node-image-cold")
+	b.ReportMetric(warm.Seconds()/n, "s-kind-node-image-warm")
+	b.ReportMetric(0, "ns/op")
+}
+
+func benchBuilder(b *testing.B) *Builder {
+	if _, err := engine.Detect(context.Background()); err != nil {
+		b.Skipf("building images needs a container engine: %v", err)
+	}
+	bld, err := New(context.Background(), "", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bld
 }

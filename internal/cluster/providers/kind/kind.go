@@ -24,6 +24,7 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
 	"github.com/eventcheck/eventcheck/internal/engine"
+	"github.com/eventcheck/eventcheck/internal/images"
 	"github.com/eventcheck/eventcheck/internal/logtail"
 )
 
@@ -82,10 +83,21 @@ func (p *provider) Up(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Said before kind tries to pull and fails after its own timeout.
+	// Decided before kind tries to pull and fails after its own timeout:
+	// kind's own image cannot be had, so one is built here (cached).
 	image := cmp.Or(p.o.NodeImage, kinddefaults.Image)
 	if p.eng.Missing(ctx, image) != nil && !engine.RegistryAnswers(ctx) {
-		return fmt.Errorf("kind node image %s is not in the %s engine and no image registry answers (%s): build or load the image (docker load -i FILE) and pass it with --node-image, or use --cluster local", image, p.eng.Binary, engine.RegistryURL)
+		if p.o.NodeImage != "" {
+			return fmt.Errorf("kind node image %s is not in the %s engine and no image registry answers (%s): load it (docker load -i FILE), or leave --node-image out to use one built here, or use --cluster local", image, p.eng.Binary, engine.RegistryURL)
+		}
+		p.o.Log.Info("kind's node image cannot be pulled (no registry answers): using one built here (cached by content)", "instead of", image)
+		b, err := images.New(ctx, "", p.o.Log)
+		if err != nil {
+			return err
+		}
+		if image, err = b.KindNode(ctx); err != nil {
+			return fmt.Errorf("kind node image %s cannot be pulled and building one here failed: %w; load an image and pass --node-image, or use --cluster local", kinddefaults.Image, err)
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(p.o.Kubeconfig), 0o755); err != nil {
 		return fmt.Errorf("failed to create directory for kubeconfig %s: %w", p.o.Kubeconfig, err)
@@ -119,8 +131,8 @@ func (p *provider) Up(ctx context.Context) error {
 		}
 		opts = append(opts, kindcluster.CreateWithV1Alpha4Config(cfg))
 	}
-	if p.o.NodeImage != "" {
-		opts = append(opts, kindcluster.CreateWithNodeImage(p.o.NodeImage))
+	if image != kinddefaults.Image {
+		opts = append(opts, kindcluster.CreateWithNodeImage(image))
 	}
 	start := time.Now()
 	// kind's Create does not take a context; it is bounded by the wait

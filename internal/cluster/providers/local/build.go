@@ -19,6 +19,10 @@ import (
 // KubernetesVersion is the version the localcluster module builds.
 const KubernetesVersion = "v1.37.2"
 
+// LDFlags are the -X flags that stamp Kubernetes' version into components
+// built from its modules.
+func LDFlags() string { return ldflags }
+
 // ldflags make the components report the Kubernetes version they are built
 // from: nodes, `kubectl version` and the apiserver say v1.37.2.
 var ldflags = strings.Join([]string{
@@ -148,6 +152,11 @@ func Build(ctx context.Context, src, out string, log *slog.Logger) error {
 
 // findSource finds the localcluster module by walking up from the working
 // directory (tests run in package directories).
+// Source returns the localcluster module of the source tree we run in, if
+// any: other builds from Kubernetes' modules (the kind node image) share
+// its module graph and its build cache.
+func Source() (string, bool) { return findSource() }
+
 func findSource() (string, bool) {
 	dir, err := os.Getwd()
 	if err != nil {

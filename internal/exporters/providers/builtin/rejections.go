@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/eventcheck/eventcheck/exporter/sink"
@@ -29,7 +30,7 @@ func podLogs(t providers.Target) func(context.Context) (string, error) {
 		}
 		var b strings.Builder
 		for _, p := range pods.Items {
-			rc, err := kube.CoreV1().Pods(p.Namespace).GetLogs(p.Name, nil).Stream(ctx)
+			rc, err := kube.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{}).Stream(ctx)
 			if err != nil {
 				return "", fmt.Errorf("reading the log of exporter pod %s/%s: %w", p.Namespace, p.Name, err)
 			}

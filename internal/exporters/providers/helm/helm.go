@@ -22,6 +22,7 @@ import (
 	"helm.sh/helm/v4/pkg/cli"
 	"helm.sh/helm/v4/pkg/kube"
 	"helm.sh/helm/v4/pkg/registry"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
@@ -202,7 +203,7 @@ func podLogs(ctx context.Context, t providers.Target, ns, selector string) (stri
 	var b strings.Builder
 	var errs []error
 	for _, pod := range pods.Items {
-		data, err := t.Kube.CoreV1().Pods(ns).GetLogs(pod.Name, nil).DoRaw(ctx)
+		data, err := t.Kube.CoreV1().Pods(ns).GetLogs(pod.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("log of pod %s/%s: %w", ns, pod.Name, err))
 			continue
