@@ -75,6 +75,7 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			return ctx, err
 		}
+		opts.FailureLogs = outputs.FailureLogs()
 		start := time.Now()
 		rep := &report.Run{Scenario: story.Name, Started: start, Cluster: opts.Cluster, OpenSearch: opts.OpenSearch}
 		e, err := harness.Up(ctx, opts)

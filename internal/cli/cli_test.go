@@ -75,9 +75,15 @@ func TestUnreachableOpenSearchExits3AndCleansUp(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cluster")
 	url := closedURL(t)
 	start := time.Now()
-	code, out := eventcheck(t, context.Background(), "run", "--cluster", "local", "--cluster-dir", dir, "--opensearch", "url", "--opensearch-url", url)
+	artifacts := filepath.Join(t.TempDir(), "artifacts")
+	code, out := eventcheck(t, context.Background(), "run", "--cluster", "local", "--cluster-dir", dir, "--opensearch", "url", "--opensearch-url", url,
+		"--artifacts", artifacts)
 	if code != exitcode.Environment || !strings.Contains(out, url) || !strings.Contains(out, "unreachable") {
 		t.Fatalf("exit %d, output:\n%s\nwant exit 3 naming %s", code, out, url)
+	}
+	// An environment that never came up still says where its logs went.
+	if logs := filepath.Join(artifacts, "logs"); !strings.Contains(out, logs) {
+		t.Errorf("output does not name %s:\n%s", logs, out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
 		t.Error("the local cluster was left running")

@@ -38,6 +38,15 @@ func (o *Outputs) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Artifacts, "artifacts", os.Getenv("EVENTCHECK_ARTIFACTS"), "write diagnostics and logs here on failure ($EVENTCHECK_ARTIFACTS)")
 }
 
+// FailureLogs is where the components' logs go when the environment fails
+// to come up: the artifacts' logs directory, or nowhere without one.
+func (o Outputs) FailureLogs() string {
+	if o.Artifacts == "" {
+		return ""
+	}
+	return filepath.Join(o.Artifacts, "logs")
+}
+
 // Prepare creates the reports' directories, so a report that cannot be
 // written is found before the environment is up, not after the whole run.
 func (o Outputs) Prepare() error {

@@ -85,7 +85,11 @@ type Options struct {
 	// PrivateClusterDir gives a local cluster a temporary directory of
 	// its own, removed by Down.
 	PrivateClusterDir bool
-	Log               *slog.Logger
+	// FailureLogs, when set, receives every component's logs (kind's
+	// `kind export logs`, OpenSearch's, the exporter's) if Up fails after
+	// something started: an environment that never came up explains itself.
+	FailureLogs string
+	Log         *slog.Logger
 }
 
 // Env is a running environment.
@@ -121,7 +125,14 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	// Everything below is undone on error, whatever fails first.
 	defer func() {
 		if err != nil {
-			_ = env.Down(context.WithoutCancel(ctx))
+			bg := context.WithoutCancel(ctx)
+			if o.FailureLogs != "" && (env.Cluster != nil || env.OpenSearch != nil) {
+				if lerr := env.ExportLogs(bg, o.FailureLogs); lerr != nil {
+					o.Log.Warn("exporting the logs of the environment that failed", "dir", o.FailureLogs, "err", lerr)
+				}
+				err = fmt.Errorf("%w (what logs could be exported are in %s)", err, o.FailureLogs)
+			}
+			_ = env.Down(bg)
 			env = nil
 		}
 	}()

@@ -111,6 +111,7 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) (
 	if err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
+	envOpts.FailureLogs = o.outputs.FailureLogs()
 	ctx, cancel := context.WithTimeout(parent, o.timeout)
 	defer cancel()
 	// Clean-up must run after Ctrl-C too, bounded on its own.
