@@ -25,8 +25,8 @@ test: localcluster lint
 ## image from Kubernetes' Go modules); reports under artifacts/kind
 test-kind: localcluster engine
 	$(GO) test -count=1 -v -timeout 45m ./e2e/ -args --cluster kind --opensearch container \
-		--junit artifacts/kind/junit.xml --json artifacts/kind/report.json \
-		--report artifacts/kind/report.html --artifacts artifacts/kind
+		--junit $(CURDIR)/artifacts/kind/junit.xml --json $(CURDIR)/artifacts/kind/report.json \
+		--report $(CURDIR)/artifacts/kind/report.html --artifacts $(CURDIR)/artifacts/kind
 
 ## unit: only the fast tests
 unit:
@@ -35,8 +35,8 @@ unit:
 ## e2e: the e2e-framework suite, with run's reports under artifacts/e2e
 ## (pass flags with E2E_ARGS="--cluster local ...")
 e2e: localcluster
-	$(GO) test -count=1 -v ./e2e/ -args --junit artifacts/e2e/junit.xml --json artifacts/e2e/report.json \
-		--report artifacts/e2e/report.html --artifacts artifacts/e2e $(E2E_ARGS)
+	$(GO) test -count=1 -v ./e2e/ -args --junit $(CURDIR)/artifacts/e2e/junit.xml --json $(CURDIR)/artifacts/e2e/report.json \
+		--report $(CURDIR)/artifacts/e2e/report.html --artifacts $(CURDIR)/artifacts/e2e $(E2E_ARGS)
 
 ## bench: speed and memory figures (printed, never asserted)
 bench: localcluster

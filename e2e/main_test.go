@@ -7,7 +7,7 @@
 //	go test ./e2e -args --cluster kind --opensearch container
 //	go test ./e2e -args --cluster kubeconfig --kubeconfig ~/.kube/config --opensearch url --opensearch-url https://... --aws-region eu-west-1
 //	go test ./e2e -args --labels phase=broken        # e2e-framework's own selection flags work too
-//	go test ./e2e -args --junit out/junit.xml --json out/report.json --report out/report.html --artifacts out
+//	go test ./e2e -args --junit $PWD/out/junit.xml --json $PWD/out/report.json --report $PWD/out/report.html --artifacts $PWD/out
 //
 // The reports are those of `eventcheck run`, from the same plan.
 package e2e
