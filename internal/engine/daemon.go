@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -100,16 +99,11 @@ const capSysResource = 24
 // CAP_SYS_RESOURCE (a container itself): runc would fail to apply it with
 // "unable to apply caps". Elsewhere, none. The note says what was done.
 func privilegedRuntime(ctx context.Context, dir string) (flags []string, note string) {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
+	capBnd, ok := procstat.Status(os.Getpid(), "CapBnd")
+	if !ok {
 		return nil, ""
 	}
-	var bnd uint64
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
-			bnd, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-		}
-	}
+	bnd, _ := strconv.ParseUint(capBnd, 16, 64)
 	if bnd == 0 || bnd&(1<<capSysResource) != 0 {
 		return nil, ""
 	}
@@ -162,21 +156,30 @@ func Install(ctx context.Context, command, debianPackage string) (path string, i
 	if p, err := exec.LookPath(command); err == nil {
 		return p, false, nil
 	}
-	apt, aptErr := exec.LookPath("apt-get")
-	if aptErr != nil || os.Geteuid() != 0 {
-		return "", false, fmt.Errorf("%s is not installed; install it (Debian: apt-get install %s, as root)", command, debianPackage)
-	}
-	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", debianPackage}} {
-		c := exec.CommandContext(ctx, apt, args...)
-		c.Env = env
-		if out, err := c.CombinedOutput(); err != nil {
-			return "", false, fmt.Errorf("apt-get %s failed (%v):\n%s", args[0], err, logtail.Lines(string(out), 10))
-		}
+	if err := AptInstall(ctx, debianPackage); err != nil {
+		return "", false, fmt.Errorf("%s is not installed: %w", command, err)
 	}
 	p, err := exec.LookPath(command)
 	if err != nil {
 		return "", false, fmt.Errorf("apt-get installed %s but %s is not on PATH", debianPackage, command)
 	}
 	return p, true, nil
+}
+
+// AptInstall installs a Debian package with apt-get, as root on a machine
+// that has it; elsewhere the error says how to install it by hand.
+func AptInstall(ctx context.Context, debianPackage string) error {
+	apt, aptErr := exec.LookPath("apt-get")
+	if aptErr != nil || os.Geteuid() != 0 {
+		return fmt.Errorf("install it (Debian: apt-get install %s, as root)", debianPackage)
+	}
+	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", debianPackage}} {
+		c := exec.CommandContext(ctx, apt, args...)
+		c.Env = env
+		if out, err := c.CombinedOutput(); err != nil {
+			return fmt.Errorf("apt-get %s failed (%v):\n%s", args[0], err, logtail.Lines(string(out), 10))
+		}
+	}
+	return nil
 }

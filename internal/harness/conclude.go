@@ -38,8 +38,9 @@ func (o *Outputs) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Artifacts, "artifacts", os.Getenv("EVENTCHECK_ARTIFACTS"), "write diagnostics and logs here on failure ($EVENTCHECK_ARTIFACTS)")
 }
 
-// FailureLogs is where the components' logs go when the environment fails
-// to come up: the artifacts' logs directory, or nowhere without one.
+// FailureLogs is where every component's logs go on a failure (a check
+// that did not hold, or an environment that did not come up): the
+// artifacts' logs directory, or nowhere without one.
 func (o Outputs) FailureLogs() string {
 	if o.Artifacts == "" {
 		return ""
@@ -82,7 +83,7 @@ func (o Outputs) Write(rep *report.Run) error {
 // came up.
 func (e *Env) Conclude(ctx context.Context, r *scenario.Runner, rep *report.Run, o Outputs, log *slog.Logger) error {
 	if !rep.Passed {
-		rep.Diagnostics = e.diagnose(ctx, r, rep, o.Artifacts)
+		rep.Diagnostics = e.diagnose(ctx, r, rep, o)
 	}
 	if o.HTML == "" {
 		return nil
@@ -99,7 +100,7 @@ func (e *Env) Conclude(ctx context.Context, r *scenario.Runner, rep *report.Run,
 // failing check, the namespace from the API, the exporter's readiness,
 // metrics and log; with an artifacts directory, also every component's
 // logs.
-func (e *Env) diagnose(ctx context.Context, r *scenario.Runner, rep *report.Run, artifacts string) string {
+func (e *Env) diagnose(ctx context.Context, r *scenario.Runner, rep *report.Run, o Outputs) string {
 	var b strings.Builder
 	b.WriteString("── diagnostics ──\n")
 	for _, res := range rep.Results {
@@ -129,10 +130,10 @@ func (e *Env) diagnose(ctx context.Context, r *scenario.Runner, rep *report.Run,
 		}
 		fmt.Fprintf(&b, "exporter writes: %s\n", x.Index)
 	}
-	if artifacts != "" {
+	if artifacts := o.Artifacts; artifacts != "" {
 		if err := os.MkdirAll(artifacts, 0o755); err == nil {
 			_ = os.WriteFile(filepath.Join(artifacts, "diagnostics.txt"), []byte(b.String()), 0o644)
-			if err := e.ExportLogs(ctx, filepath.Join(artifacts, "logs")); err != nil {
+			if err := e.ExportLogs(ctx, o.FailureLogs()); err != nil {
 				fmt.Fprintf(&b, "exporting logs: %v\n", err)
 			}
 			fmt.Fprintf(&b, "diagnostics and logs written to %s\n", artifacts)

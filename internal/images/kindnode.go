@@ -51,7 +51,7 @@ func (b *Builder) KindNode(ctx context.Context) (string, error) {
 		return "", err
 	}
 	recipe += hash(string(engine.RuncWrapper))
-	kindFiles, err := moduleDir(ctx, "sigs.k8s.io/kind")
+	kindFiles, err := moduleDir(ctx, filepath.Dir(src), "sigs.k8s.io/kind")
 	if err != nil {
 		return "", err
 	}
@@ -198,19 +198,17 @@ func aptInstall(ctx context.Context, pkg string) error {
 	if exec.CommandContext(ctx, "dpkg", "-s", pkg).Run() == nil {
 		return nil
 	}
-	cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "--no-install-recommends", pkg)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	if err := runCmd(cmd); err != nil {
-		return fmt.Errorf("installing %s (Debian) for the build: %w", pkg, err)
+	if err := engine.AptInstall(ctx, pkg); err != nil {
+		return fmt.Errorf("the build needs Debian's %s: %w", pkg, err)
 	}
 	return nil
 }
 
-// moduleDir is where the Go module cache holds a module this one requires.
-func moduleDir(ctx context.Context, module string) (string, error) {
-	src, _ := local.Source()
+// moduleDir is where the Go module cache holds a module that the module
+// in dir requires.
+func moduleDir(ctx context.Context, dir, module string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", module)
-	cmd.Dir = filepath.Dir(src)
+	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil || strings.TrimSpace(string(out)) == "" {
 		return "", fmt.Errorf("go list -m %s: %v", module, err)

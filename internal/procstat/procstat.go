@@ -79,18 +79,26 @@ func ListeningPorts(pids []int) map[int]bool {
 func RSS(pids ...int) int64 {
 	var total int64
 	for _, pid := range pids {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				total += kb * 1024
-			}
+		if v, ok := Status(pid, "VmRSS"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64)
+			total += kb * 1024
 		}
 	}
 	return total
+}
+
+// Status returns a field of /proc/PID/status ("VmRSS", "CapBnd"), trimmed.
+func Status(pid int, field string) (string, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "", false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
 }
 
 // CPUSeconds is the user and system CPU time the processes have used so
