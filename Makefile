@@ -42,7 +42,7 @@ e2e: localcluster
 bench: localcluster
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cluster/providers/local/ ./internal/opensearch/providers/local/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./exporter/
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/harness/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/session/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/images/
 
 ## drills: the exporter's fault drills at scale: 10,000 events each, with

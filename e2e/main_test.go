@@ -14,8 +14,8 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"testing"
@@ -26,30 +26,23 @@ import (
 
 	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/harness"
-	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
+	"github.com/eventcheck/eventcheck/internal/session"
 )
 
 var (
 	testenv      env.Environment
 	flags        harness.Flags
-	outputs      harness.Outputs
+	outputs      session.Outputs
 	story        *scenario.Scenario
 	scenariosDir = flag.String("scenarios", "", "scenario directory (default: the built-in events scenarios)")
 	outside      = flag.Bool("allow-outside-scenario", false, "let phases apply kustomizations outside the scenario directory")
 	checksFile   = flag.String("checks", "", "checks file instead of the scenario directory's checks.yaml (its apply: paths resolve against --scenarios)")
 )
 
-// suiteKey holds the running suite in the context.
-type suiteKey struct{}
-
-// suite is what the features share: the environment, the one runner whose
-// results every phase adds to, and the report being built.
-type suite struct {
-	env    *harness.Env
-	runner *scenario.Runner
-	report *report.Run
-}
+// sessionKey holds the run in the context: the one session whose results
+// every phase adds to, as `eventcheck run`'s does.
+type sessionKey struct{}
 
 func TestMain(m *testing.M) {
 	flags.Register(flag.CommandLine, false) // e2e-framework owns --kubeconfig and --context
@@ -69,47 +62,34 @@ func TestMain(m *testing.M) {
 	}
 	flags.Kubeconfig, flags.Context = cfg.KubeconfigFile(), cfg.KubeContext()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	opts, err := flags.OptionsFor(log, story)
+	if err != nil {
+		slog.Error("flags", "err", err)
+		os.Exit(2)
+	}
 	testenv = env.NewWithConfig(cfg)
 	testenv.Setup(func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-		opts, err := flags.OptionsFor(log, story)
+		s, err := session.Start(ctx, session.Config{Scenario: story, Env: opts, Outputs: outputs, Keep: flags.Keep,
+			Say: func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }, Log: log})
+		// The session is in the context even when Start failed: Finish
+		// writes the reports of an environment that never came up.
+		ctx = context.WithValue(ctx, sessionKey{}, s)
 		if err != nil {
 			return ctx, err
 		}
-		opts.FailureLogs = outputs.FailureLogs()
-		start := time.Now()
-		rep := &report.Run{Scenario: story.Name, Started: start, Cluster: opts.Cluster, OpenSearch: opts.OpenSearch}
-		e, err := harness.Up(ctx, opts)
-		rep.EnvUp = time.Since(start)
-		if err != nil {
-			rep.Error, rep.Duration = err.Error(), rep.EnvUp
-			return ctx, errors.Join(err, outputs.Write(rep))
-		}
-		log.Info("environment up", "cluster", e.ClusterKind, "elapsed", rep.EnvUp.Round(time.Millisecond))
-		rep.Cluster, rep.OpenSearch = e.ClusterKind, e.OpenSearchKind
-		cfg.WithKubeconfigFile(e.Cluster.Kubeconfig())
-		r, err := e.Runner(story, nil)
-		if err != nil {
-			return ctx, errors.Join(err, e.Down(ctx))
-		}
-		return context.WithValue(ctx, suiteKey{}, &suite{env: e, runner: r, report: rep}), nil
+		log.Info("environment up", "cluster", s.Env.ClusterKind, "elapsed", s.Report.EnvUp.Round(time.Millisecond))
+		cfg.WithKubeconfigFile(s.Env.Cluster.Kubeconfig())
+		return ctx, nil
 	})
 	// Finish is run's ending: reports and diagnostics while the environment
 	// is up, then the scenario's objects and the environment removed.
 	testenv.Finish(func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
-		s, ok := ctx.Value(suiteKey{}).(*suite)
-		if !ok {
-			return ctx, nil
+		s, _ := ctx.Value(sessionKey{}).(*session.Session)
+		err := s.Finish(ctx)
+		if err != nil { // e2e-framework logs a Finish error only at -v=2
+			log.Error("reports", "err", err)
 		}
-		rep := s.report
-		rep.Results = s.runner.Results()
-		rep.Passed = scenario.Passed(rep.Results)
-		rep.Duration = time.Since(rep.Started)
-		errs := []error{s.env.Conclude(ctx, s.runner, rep, outputs, log), outputs.Write(rep)}
-		if flags.Keep {
-			return ctx, errors.Join(errs...)
-		}
-		errs = append(errs, s.runner.Teardown(ctx), s.env.Down(ctx))
-		return ctx, errors.Join(errs...)
+		return ctx, err
 	})
 	os.Exit(testenv.Run(m))
 }

@@ -9,7 +9,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	"github.com/eventcheck/eventcheck/internal/scenario"
+	"github.com/eventcheck/eventcheck/internal/check"
+	"github.com/eventcheck/eventcheck/internal/session"
 )
 
 // TestWorkshopEvents is the workshop's story as the scenario plans it, one
@@ -30,11 +31,11 @@ func TestWorkshopEvents(t *testing.T) {
 			WithLabel("scenario", story.Name).
 			WithLabel("phase", p.Name).
 			Setup(func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				r := runner(ctx, t)
-				if err := r.Blocked(p.Name); err != nil {
+				s := running(ctx, t)
+				if err := s.Runner.Blocked(p.Name); err != nil {
 					t.Fatal(err)
 				}
-				for _, res := range r.Execute(ctx, p.Apply) {
+				for _, res := range s.Execute(ctx, p.Apply) {
 					if !res.Passed {
 						t.Fatalf("%s: %s", p.Apply.Name, res.Detail)
 					}
@@ -43,14 +44,14 @@ func TestWorkshopEvents(t *testing.T) {
 			})
 		for _, s := range p.Checks {
 			f = f.Assess(s.Name, func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-				r := runner(ctx, t)
-				res := r.Execute(ctx, s)
+				sess := running(ctx, t)
+				res := sess.Execute(ctx, s)
 				if len(res) == 1 && len(s.Steps) == 1 {
-					check(ctx, t, r, res[0])
+					verify(ctx, t, sess.Runner, res[0])
 					return ctx
 				}
 				for _, one := range res {
-					t.Run(one.Name, func(t *testing.T) { check(ctx, t, r, one) })
+					t.Run(one.Name, func(t *testing.T) { verify(ctx, t, sess.Runner, one) })
 				}
 				return ctx
 			})
@@ -60,17 +61,17 @@ func TestWorkshopEvents(t *testing.T) {
 	testenv.Test(t, fs...)
 }
 
-func runner(ctx context.Context, t *testing.T) *scenario.Runner {
-	s, ok := ctx.Value(suiteKey{}).(*suite)
-	if !ok {
+func running(ctx context.Context, t *testing.T) *session.Session {
+	s, ok := ctx.Value(sessionKey{}).(*session.Session)
+	if !ok || s.Runner == nil {
 		t.Fatal("no environment: setup failed")
 	}
-	return s.runner
+	return s
 }
 
-// check fails the test with what was found instead and the namespace's
+// verify fails the test with what was found instead and the namespace's
 // state, so a failure explains itself.
-func check(ctx context.Context, t *testing.T, r *scenario.Runner, res scenario.Result) {
+func verify(ctx context.Context, t *testing.T, r *check.Runner, res check.Result) {
 	t.Helper()
 	if res.Passed {
 		if res.Elapsed > 0 {

@@ -1,4 +1,4 @@
-package scenario
+package check
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
 // Rejections is what an exporter under test says it could not index for
@@ -58,68 +59,75 @@ func (a *Accounting) complete() bool {
 // listed is how many missing or duplicated events a detail names.
 const listed = 10
 
-// Completeness checks that every Event the API holds for the scenario's
-// scope has its document, matched by uid; exactly one when documents are
-// keyed by uid. The events are those the API holds when the step starts:
-// later ones belong to the next phase's check.
-func (r *Runner) Completeness(ctx context.Context, p Phase) Result {
-	c := r.S.Checks.Completeness
-	return r.step(Result{Phase: p.Name, Name: "every event accounted for", Kind: "completeness"}, func() Result {
-		if c.Disabled != "" {
-			return Result{Passed: true, Detail: "off in checks.yaml: " + c.Disabled}
-		}
-		scope, events, err := r.scopeEvents(ctx)
-		if err != nil {
-			return Result{Detail: fmt.Sprintf("listing the API's events (%s): %v", scope, err)}
-		}
-		uids := make([]string, len(events))
-		for i, e := range events {
-			uids[i] = string(e.UID)
-		}
-		var acc *Accounting
-		var searchErr error
-		err = wait.PollUntilContextTimeout(ctx, poll, c.Timeout, true, func(ctx context.Context) (bool, error) {
-			counts, err := r.Search.CountByUID(ctx, uids)
-			if err != nil {
-				searchErr = err
-				return false, nil
-			}
-			acc = account(scope, events, counts, r.KeyedByUID)
-			return acc.complete(), nil
-		})
-		if err == nil {
-			return Result{Passed: true, Elapsed: time.Since(r.appliedAt(p.Name)), Accounting: acc,
-				Detail: fmt.Sprintf("%d events in the API (%s), each with its document", acc.Events, scope)}
-		}
-		if acc == nil {
-			return Result{Detail: fmt.Sprintf("could not count the documents of %d events within %s: %v", len(events), c.Timeout, errors.Join(searchErr, err))}
-		}
-		out := Result{Accounting: acc, Detail: acc.failure(c.Timeout, r.KeyedByUID)}
-		if r.Exporter != nil {
-			if rej, err := r.Exporter.Rejections(ctx); err == nil && rej.Count > 0 {
-				out.Detail += "; the exporter says: " + rej.String()
-			}
-		}
-		return out
-	})
+// accounted ends every phase: every Event the API holds for the
+// scenario's scope has its document, matched by uid (exactly one when
+// documents are keyed by uid), and the exporter (when it tells) rejected
+// none. The events are those the API holds when the step starts: later
+// ones belong to the next phase's accounting.
+func accounted(ctx context.Context, r *Runner, phase string, c scenario.Completeness) []Result {
+	res := []Result{r.completeness(ctx, phase, c)}
+	if r.env.Exporter != nil {
+		res = append(res, r.rejected(ctx))
+	}
+	return res
 }
 
-// Rejected fails when the exporter under test had a document rejected for
-// good: that event is lost, whichever namespace it was in.
-func (r *Runner) Rejected(ctx context.Context, p Phase) Result {
-	return r.step(Result{Phase: p.Name, Name: "no document rejected", Kind: "exporter"}, func() Result {
-		rej, err := r.Exporter.Rejections(ctx)
+func (r *Runner) completeness(ctx context.Context, phase string, c scenario.Completeness) Result {
+	if c.Disabled != "" {
+		return Result{Passed: true, Detail: "off in checks.yaml: " + c.Disabled}
+	}
+	scope, events, err := r.scopeEvents(ctx)
+	if err != nil {
+		return Result{Detail: fmt.Sprintf("listing the API's events (%s): %v", scope, err)}
+	}
+	uids := make([]string, len(events))
+	for i, e := range events {
+		uids[i] = string(e.UID)
+	}
+	var acc *Accounting
+	var searchErr error
+	held, err := until(ctx, r.deadline(phase, c.Timeout), func(ctx context.Context) (bool, error) {
+		counts, err := r.env.Search.CountByUID(ctx, uids)
 		if err != nil {
-			return Result{Detail: fmt.Sprintf("could not read the exporter's rejections: %v", err)}
+			searchErr = err
+			return false, nil
 		}
-		return Result{Passed: rej.Count == 0, Detail: rej.String()}
+		acc = account(scope, events, counts, r.env.KeyedByUID)
+		return acc.complete(), nil
 	})
+	if err == nil {
+		return Result{Passed: true, Elapsed: held.Sub(r.appliedAt(phase)), Accounting: acc,
+			Detail: fmt.Sprintf("%d events in the API (%s), each with its document", acc.Events, scope)}
+	}
+	if acc == nil {
+		return Result{Detail: fmt.Sprintf("could not count the documents of %d events within %s: %v", len(events), c.Timeout, errors.Join(searchErr, err))}
+	}
+	out := Result{Accounting: acc, Detail: acc.failure(c.Timeout, r.env.KeyedByUID)}
+	if r.env.Exporter != nil {
+		if rej, err := r.env.Exporter.Rejections(ctx); err == nil && rej.Count > 0 {
+			out.Detail += "; the exporter says: " + rej.String()
+		}
+	}
+	return out
+}
+
+// rejected fails when the exporter under test had a document rejected for
+// good: that event is lost, whichever namespace it was in.
+func (r *Runner) rejected(ctx context.Context) Result {
+	res := Result{Name: "no document rejected", Kind: scenario.KindExporter}
+	rej, err := r.env.Exporter.Rejections(ctx)
+	if err != nil {
+		res.Detail = fmt.Sprintf("could not read the exporter's rejections: %v", err)
+		return res
+	}
+	res.Passed, res.Detail = rej.Count == 0, rej.String()
+	return res
 }
 
 // scopeEvents lists the events the completeness check covers.
 func (r *Runner) scopeEvents(ctx context.Context) (string, []corev1.Event, error) {
-	c := r.S.Checks.Completeness
-	namespaces := slices.Compact(append([]string{r.S.Checks.Namespace}, c.Namespaces...))
+	c := r.s.Checks.Completeness
+	namespaces := slices.Compact(append([]string{r.s.Checks.Namespace}, c.Namespaces...))
 	scope := "namespace " + strings.Join(namespaces, ", ")
 	if len(c.ClusterScoped) > 0 {
 		scope += "; " + strings.Join(c.ClusterScoped, ", ") + " events"
@@ -135,14 +143,14 @@ func (r *Runner) scopeEvents(ctx context.Context) (string, []corev1.Event, error
 		}
 	}
 	for _, ns := range namespaces {
-		list, err := r.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		list, err := r.env.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return scope, nil, fmt.Errorf("namespace %s: %w", ns, err)
 		}
 		add(list.Items, func(corev1.Event) bool { return true })
 	}
 	for _, kind := range c.ClusterScoped {
-		list, err := r.kube.CoreV1().Events(metav1.NamespaceAll).List(ctx, metav1.ListOptions{
+		list, err := r.env.Kube.CoreV1().Events(metav1.NamespaceAll).List(ctx, metav1.ListOptions{
 			FieldSelector: fields.OneTermEqualSelector("involvedObject.kind", kind).String(),
 		})
 		if err != nil {

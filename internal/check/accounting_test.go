@@ -1,4 +1,4 @@
-package scenario
+package check
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
 func ev(uid, typ, reason, kind, name, msg string) corev1.Event {
@@ -71,7 +73,7 @@ func TestScopeEventsWidensAsChecksSay(t *testing.T) {
 		at("default", "about-namespace", "Namespace", ""),
 		at("other", "elsewhere", "Pod", "other"),
 	)
-	r := &Runner{S: &Scenario{Checks: Checks{Namespace: "test"}}, kube: kube}
+	r := &Runner{s: &scenario.Scenario{Checks: scenario.Checks{Namespace: "test"}}, env: Env{Kube: kube}}
 	uids := func() []string {
 		_, events, err := r.scopeEvents(context.Background())
 		if err != nil {
@@ -87,7 +89,7 @@ func TestScopeEventsWidensAsChecksSay(t *testing.T) {
 	if got := uids(); !slices.Equal(got, []string{"in-test"}) {
 		t.Fatalf("default scope: %v", got)
 	}
-	r.S.Checks.Completeness = Completeness{Namespaces: []string{"kube-system"}, ClusterScoped: []string{"Node"}}
+	r.s.Checks.Completeness = scenario.Completeness{Namespaces: []string{"kube-system"}, ClusterScoped: []string{"Node"}}
 	if got := uids(); !slices.Equal(got, []string{"about-node", "in-kube-system", "in-test"}) {
 		t.Fatalf("widened scope: %v", got)
 	}

@@ -14,6 +14,7 @@ import (
 	e2eflags "sigs.k8s.io/e2e-framework/pkg/flags"
 
 	"github.com/eventcheck/eventcheck/internal/harness"
+	"github.com/eventcheck/eventcheck/internal/session"
 )
 
 // words splits a shell command line into words (quotes kept together,
@@ -57,7 +58,7 @@ func e2eFlags(t *testing.T) func(string) bool {
 		e2eFlagSet = flag.NewFlagSet("e2e", flag.ContinueOnError)
 		var f harness.Flags
 		f.Register(e2eFlagSet, false)
-		var o harness.Outputs
+		var o session.Outputs
 		o.Register(e2eFlagSet)
 		e2eFlagSet.String("scenarios", "", "")
 		if _, err := e2eflags.ParseArgs(nil); err != nil {

@@ -23,7 +23,6 @@ import (
 	"github.com/eventcheck/eventcheck/internal/opensearch"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
 	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
-	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
 // OpenSearchEnvDir is where `eventcheck env up` keeps its OpenSearch:
@@ -274,28 +273,4 @@ func (e *Env) ExportLogs(ctx context.Context, dir string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Runner returns a scenario runner on this environment, told what the
-// exporter under test can say about itself.
-func (e *Env) Runner(s *scenario.Scenario, progress scenario.Progress) (*scenario.Runner, error) {
-	r, err := scenario.NewRunner(s, e.REST, e.Search, progress)
-	if err != nil {
-		return nil, err
-	}
-	if e.Exporter != nil {
-		r.KeyedByUID = e.Exporter.KeyedByUID
-		if e.Exporter.Rejections != nil {
-			r.Exporter = rejections(e.Exporter.Rejections)
-		}
-	}
-	return r, nil
-}
-
-// rejections tells a scenario what the exporter says it could not index.
-type rejections func(context.Context) (int64, []string, error)
-
-func (f rejections) Rejections(ctx context.Context) (scenario.Rejections, error) {
-	n, reasons, err := f(ctx)
-	return scenario.Rejections{Count: n, Reasons: reasons}, err
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/wcharczuk/go-chart/v2"
 	"github.com/wcharczuk/go-chart/v2/drawing"
 
+	"github.com/eventcheck/eventcheck/internal/check"
 	"github.com/eventcheck/eventcheck/internal/dashboard"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
-	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
 // TimelineGroup is the events of one workload, oldest first.
@@ -219,7 +219,7 @@ func WriteHTML(path string, r *Run, panels []dashboard.Result, timeline []Timeli
 			passed++
 		}
 	}
-	var accounted []scenario.Result
+	var accounted []check.Result
 	for _, res := range r.Results {
 		if res.Accounting != nil {
 			accounted = append(accounted, res)

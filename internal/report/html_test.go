@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventcheck/eventcheck/internal/check"
 	"github.com/eventcheck/eventcheck/internal/dashboard"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
-	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
 func doc(typ, reason, name, msg string, at time.Time) eventindex.Doc {
@@ -43,13 +43,13 @@ func sampleReport(t *testing.T) string {
 		{Panel: dashboard.Panel{Title: "Notes", Kind: "markdown"}, Skipped: true, Passed: false, Detail: `panel kind "markdown" is not checked`},
 	}
 	run := &Run{Scenario: "events", Cluster: "local", OpenSearch: "local", Started: at, Duration: 20 * time.Second, EnvUp: 10 * time.Second, Passed: false,
-		Results: []scenario.Result{
+		Results: []check.Result{
 			{Phase: "broken", Kind: "document", Name: "scenario-a-failed-mount", Passed: true, Elapsed: 2400 * time.Millisecond, Detail: "1 matching"},
 			{Phase: "fixed", Kind: "document", Name: "scenario-c-started", Passed: false, Detail: "no document after 90s"},
 			{Phase: "broken", Kind: "completeness", Name: "every event accounted for", Passed: true, Detail: "33 events",
-				Accounting: &scenario.Accounting{Scope: "namespace test", Events: 33, Documented: 33}},
+				Accounting: &check.Accounting{Scope: "namespace test", Events: 33, Documented: 33}},
 			{Phase: "fixed", Kind: "completeness", Name: "every event accounted for", Passed: false, Detail: "9 of 42 events",
-				Accounting: &scenario.Accounting{Scope: "namespace test", Events: 42, Documented: 33, Missing: []string{`Normal ScalingReplicaSet Deployment/scenario-a: "Scaled up replica set"`}}},
+				Accounting: &check.Accounting{Scope: "namespace test", Events: 42, Documented: 33, Missing: []string{`Normal ScalingReplicaSet Deployment/scenario-a: "Scaled up replica set"`}}},
 		},
 		Diagnostics: "events in namespace test (from the API):\n  Warning FailedScheduling Pod/scenario-c-1: 0/3 nodes are available",
 	}

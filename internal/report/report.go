@@ -13,20 +13,20 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/eventcheck/eventcheck/internal/scenario"
+	"github.com/eventcheck/eventcheck/internal/check"
 )
 
 // Run is everything a report needs.
 type Run struct {
-	Scenario   string            `json:"scenario"`
-	Cluster    string            `json:"cluster"`
-	OpenSearch string            `json:"opensearch"`
-	Started    time.Time         `json:"started"`
-	Duration   time.Duration     `json:"durationNs"`
-	EnvUp      time.Duration     `json:"environmentUpNs"`
-	Passed     bool              `json:"passed"`
-	Error      string            `json:"error,omitempty"`
-	Results    []scenario.Result `json:"results"`
+	Scenario   string         `json:"scenario"`
+	Cluster    string         `json:"cluster"`
+	OpenSearch string         `json:"opensearch"`
+	Started    time.Time      `json:"started"`
+	Duration   time.Duration  `json:"durationNs"`
+	EnvUp      time.Duration  `json:"environmentUpNs"`
+	Passed     bool           `json:"passed"`
+	Error      string         `json:"error,omitempty"`
+	Results    []check.Result `json:"results"`
 	// Diagnostics, present when something failed.
 	Diagnostics string `json:"diagnostics,omitempty"`
 }
@@ -41,7 +41,7 @@ func Summary(w io.Writer, r *Run) {
 			mark = "✗"
 		}
 		elapsed := "-"
-		if res.Elapsed > 0 && res.Kind != "apply" && res.Kind != "record" {
+		if res.Elapsed > 0 && res.Kind.Timed() {
 			elapsed = res.Elapsed.Round(100 * time.Millisecond).String()
 		}
 		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", res.Phase, res.Kind, res.Name, mark, elapsed, oneLine(res.Detail, 90))
@@ -127,7 +127,7 @@ func WriteJUnit(path string, r *Run) error {
 			index[res.Phase] = i
 		}
 		s := &out.Suites[i]
-		c := junitCase{Name: res.Kind + " " + res.Name, Classname: r.Scenario + "." + res.Phase, Time: res.Elapsed.Seconds()}
+		c := junitCase{Name: string(res.Kind) + " " + res.Name, Classname: r.Scenario + "." + res.Phase, Time: res.Elapsed.Seconds()}
 		if !res.Passed {
 			text := res.Detail
 			for _, m := range res.NearMisses {

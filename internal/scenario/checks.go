@@ -305,161 +305,192 @@ func load(fsys filesys.FileSystem, dir string, o loadOptions) (*Scenario, error)
 	return s, nil
 }
 
-// validate checks what decoding cannot and fills defaults; every problem
-// names the file, line and field.
 // histogramInterval is a fixed interval OpenSearch's date histogram takes.
 var histogramInterval = regexp.MustCompile(`^[1-9][0-9]*(ms|s|m|h|d)$`)
 
+// validation collects the problems of one checks.yaml, each at its field.
+type validation struct {
+	file  string
+	root  *yaml.Node
+	ps    Problems
+	names map[string]string // kind/name → where first used
+	// recorded is every count recorded so far, for the rises after it.
+	recorded map[string]bool
+}
+
+func (v *validation) bad(where, format string, args ...any) {
+	line, col := yamlpos.Find(v.root, where)
+	v.ps = append(v.ps, Problem{File: v.file, Line: line, Column: col, Path: where, Message: fmt.Sprintf(format, args...)})
+}
+
+// timeout fills a default; a negative duration would make a check give up
+// before it looks.
+func (v *validation) timeout(where string, d *time.Duration, def time.Duration) {
+	switch {
+	case *d < 0:
+		v.bad(where, "%s is negative: give a positive duration such as %s, or leave it out for the default", *d, def)
+	case *d == 0:
+		*d = def
+	}
+}
+
+// unique: check names select assessments (go test -assess) and name
+// report rows, so two alike would be one.
+func (v *validation) unique(where, kind, name string) {
+	if first, ok := v.names[kind+"/"+name]; ok {
+		v.bad(where, "%s %q is used twice (first at %s): give each its own name", kind, name, first)
+		return
+	}
+	v.names[kind+"/"+name] = where
+}
+
+// validate checks what decoding cannot and fills defaults; every problem
+// names the file, line and field.
 func (c *Checks) validate(file string, root *yaml.Node, o loadOptions) error {
-	var ps Problems
-	bad := func(where, format string, args ...any) {
-		line, col := yamlpos.Find(root, where)
-		ps = append(ps, Problem{File: file, Line: line, Column: col, Path: where, Message: fmt.Sprintf(format, args...)})
-	}
-	// A negative duration would make a check give up before it looks.
-	timeout := func(where string, d *time.Duration, def time.Duration) {
-		switch {
-		case *d < 0:
-			bad(where, "%s is negative: give a positive duration such as %s, or leave it out for the default", *d, def)
-		case *d == 0:
-			*d = def
-		}
-	}
-	// Check names select assessments (go test -assess) and name report
-	// rows: two alike would be one.
-	names := map[string]string{}
-	unique := func(where, kind, name string) {
-		if first, ok := names[kind+"/"+name]; ok {
-			bad(where, "%s %q is used twice (first at %s): give each its own name", kind, name, first)
-			return
-		}
-		names[kind+"/"+name] = where
-	}
+	v := &validation{file: file, root: root, names: map[string]string{}, recorded: map[string]bool{}}
 	if c.APIVersion != "eventcheck.dev/v1" || c.Kind != "Checks" {
-		bad("apiVersion", "want apiVersion: eventcheck.dev/v1 and kind: Checks")
+		v.bad("apiVersion", "want apiVersion: eventcheck.dev/v1 and kind: Checks")
 	}
 	if c.Namespace == "" {
-		bad("namespace", "the namespace the scenario creates is required")
+		v.bad("namespace", "the namespace the scenario creates is required")
 	}
 	if len(c.Phases) == 0 {
-		bad("phases", "at least one phase is required")
+		v.bad("phases", "at least one phase is required")
 	}
-	recorded := map[string]bool{}
 	for i := range c.Phases {
-		p := &c.Phases[i]
-		where := fmt.Sprintf("phases[%d]", i)
-		if p.Name == "" {
-			bad(where+".name", "required")
-		} else {
-			unique(where+".name", "phase", p.Name)
-		}
-		switch clean := path.Clean(p.Apply); {
-		case p.Apply == "":
-			bad(where+".apply", "required: a kustomization directory of the scenario")
-		case !o.allowOutside && (path.IsAbs(p.Apply) || clean == ".." || strings.HasPrefix(clean, "../")):
-			bad(where+".apply", "%q is outside the scenario directory: keep the kustomizations inside it, or allow it with --allow-outside-scenario", p.Apply)
-		}
-		for j := range p.Documents {
-			d := &p.Documents[j]
-			w := fmt.Sprintf("%s.documents[%d]", where, j)
-			if d.Name == "" {
-				bad(w+".name", "required")
-			} else {
-				unique(w+".name", "check", d.Name)
-			}
-			if d.MessageRegexp != "" {
-				if _, err := regexp.Compile(d.MessageRegexp); err != nil {
-					bad(w+".messageRegexp", "%v", err)
-				}
-			}
-			if d.AtLeast < 0 {
-				bad(w+".atLeast", "%d is negative", d.AtLeast)
-			}
-			if d.AtLeast == 0 {
-				d.AtLeast = 1
-			}
-			timeout(w+".timeout", &d.Timeout, 60*time.Second)
-			if d.Namespace == "" {
-				d.Namespace = c.Namespace
-			}
-			switch d.VisibleOn {
-			case "":
-				d.VisibleOn = eventindex.TimeField
-			case "lastTimestamp", "firstTimestamp", "eventTime":
-			default:
-				bad(w+".visibleOn", "%q: want lastTimestamp, firstTimestamp or eventTime (the dashboard's time field)", d.VisibleOn)
-			}
-		}
-		for j := range p.Updates {
-			u := &p.Updates[j]
-			w := fmt.Sprintf("%s.updates[%d]", where, j)
-			unique(w+".name", "check", u.Name)
-			if u.Reason == "" {
-				bad(w+".reason", "required: the reason of the repeating event")
-			}
-			timeout(w+".timeout", &u.Timeout, 60*time.Second)
-			u.Namespace = cmp.Or(u.Namespace, c.Namespace)
-		}
-		for j := range p.Enrichment {
-			e := &p.Enrichment[j]
-			w := fmt.Sprintf("%s.enrichment[%d]", where, j)
-			unique(w+".name", "check", e.Name)
-			if e.Kind == "" {
-				bad(w+".kind", "required: the kind of the objects whose documents are compared")
-			}
-			timeout(w+".timeout", &e.Timeout, 60*time.Second)
-			e.Namespace = cmp.Or(e.Namespace, c.Namespace)
-		}
-		for j := range p.Rises {
-			r := &p.Rises[j]
-			w := fmt.Sprintf("%s.rises[%d]", where, j)
-			unique(w+".name", "check", r.Name)
-			if !recorded[r.Above] {
-				bad(w+".above", "%q is not recorded in an earlier phase", r.Above)
-			}
-			timeout(w+".timeout", &r.Timeout, 60*time.Second)
-		}
-		for j, r := range p.Record {
-			w := fmt.Sprintf("%s.record[%d].name", where, j)
-			if recorded[r.Name] {
-				bad(w, "%q is recorded twice", r.Name)
-			}
-			recorded[r.Name] = true
-		}
-		for j := range p.Workloads {
-			wl := &p.Workloads[j]
-			w := fmt.Sprintf("%s.workloads[%d]", where, j)
-			if wl.Kind == "" || wl.Name == "" || wl.Condition == "" {
-				bad(w, "kind, name and condition are required")
-			}
-			timeout(w+".timeout", &wl.Timeout, 2*time.Minute)
-		}
+		c.Phases[i].validate(v, fmt.Sprintf("phases[%d]", i), c.Namespace, o)
 	}
-	if reason := strings.ToLower(strings.TrimSpace(c.Completeness.Disabled)); slices.Contains([]string{"true", "yes", "on", "false", "no", "off"}, reason) {
-		bad("completeness.disabled", "takes the reason the check is off (it is reported), not %q", c.Completeness.Disabled)
-	}
-	timeout("completeness.timeout", &c.Completeness.Timeout, 60*time.Second)
+	c.Completeness.validate(v)
 	if d := c.Dashboard; d != nil {
-		if d.File == "" {
-			bad("dashboard.file", "required: a saved-objects ndjson export")
-		}
-		if !slices.ContainsFunc(c.Phases, func(p Phase) bool { return p.Name == d.After }) {
-			bad("dashboard.after", "%q is not a phase", d.After)
-		}
-		if d.Interval != "" && !histogramInterval.MatchString(d.Interval) {
-			bad("dashboard.interval", "%q is not a histogram interval: give a number and a unit such as 30s, 1m or 1h", d.Interval)
-		}
-		for i, row := range d.Rows {
-			if row.Reason == "" {
-				bad(fmt.Sprintf("dashboard.rows[%d].reason", i), "required: the reason the events table must show")
-			}
-		}
+		d.validate(v, c.Phases)
 	}
-	if len(ps) == 0 {
+	if len(v.ps) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(ps, func(a, b Problem) int { return a.Line - b.Line })
-	return ps
+	slices.SortStableFunc(v.ps, func(a, b Problem) int { return a.Line - b.Line })
+	return v.ps
+}
+
+func (p *Phase) validate(v *validation, where, namespace string, o loadOptions) {
+	if p.Name == "" {
+		v.bad(where+".name", "required")
+	} else {
+		v.unique(where+".name", "phase", p.Name)
+	}
+	switch clean := path.Clean(p.Apply); {
+	case p.Apply == "":
+		v.bad(where+".apply", "required: a kustomization directory of the scenario")
+	case !o.allowOutside && (path.IsAbs(p.Apply) || clean == ".." || strings.HasPrefix(clean, "../")):
+		v.bad(where+".apply", "%q is outside the scenario directory: keep the kustomizations inside it, or allow it with --allow-outside-scenario", p.Apply)
+	}
+	for j := range p.Documents {
+		p.Documents[j].validate(v, fmt.Sprintf("%s.documents[%d]", where, j), namespace)
+	}
+	for j := range p.Updates {
+		p.Updates[j].validate(v, fmt.Sprintf("%s.updates[%d]", where, j), namespace)
+	}
+	for j := range p.Enrichment {
+		p.Enrichment[j].validate(v, fmt.Sprintf("%s.enrichment[%d]", where, j), namespace)
+	}
+	// A phase's rises compare with counts of earlier phases only.
+	for j := range p.Rises {
+		p.Rises[j].validate(v, fmt.Sprintf("%s.rises[%d]", where, j))
+	}
+	for j, r := range p.Record {
+		w := fmt.Sprintf("%s.record[%d].name", where, j)
+		if v.recorded[r.Name] {
+			v.bad(w, "%q is recorded twice", r.Name)
+		}
+		v.recorded[r.Name] = true
+	}
+	for j := range p.Workloads {
+		p.Workloads[j].validate(v, fmt.Sprintf("%s.workloads[%d]", where, j))
+	}
+}
+
+func (d *DocumentCheck) validate(v *validation, w, namespace string) {
+	if d.Name == "" {
+		v.bad(w+".name", "required")
+	} else {
+		v.unique(w+".name", "check", d.Name)
+	}
+	if d.MessageRegexp != "" {
+		if _, err := regexp.Compile(d.MessageRegexp); err != nil {
+			v.bad(w+".messageRegexp", "%v", err)
+		}
+	}
+	if d.AtLeast < 0 {
+		v.bad(w+".atLeast", "%d is negative", d.AtLeast)
+	}
+	if d.AtLeast == 0 {
+		d.AtLeast = 1
+	}
+	v.timeout(w+".timeout", &d.Timeout, 60*time.Second)
+	d.Namespace = cmp.Or(d.Namespace, namespace)
+	switch d.VisibleOn {
+	case "":
+		d.VisibleOn = eventindex.TimeField
+	case "lastTimestamp", "firstTimestamp", "eventTime":
+	default:
+		v.bad(w+".visibleOn", "%q: want lastTimestamp, firstTimestamp or eventTime (the dashboard's time field)", d.VisibleOn)
+	}
+}
+
+func (u *UpdateCheck) validate(v *validation, w, namespace string) {
+	v.unique(w+".name", "check", u.Name)
+	if u.Reason == "" {
+		v.bad(w+".reason", "required: the reason of the repeating event")
+	}
+	v.timeout(w+".timeout", &u.Timeout, 60*time.Second)
+	u.Namespace = cmp.Or(u.Namespace, namespace)
+}
+
+func (e *EnrichmentCheck) validate(v *validation, w, namespace string) {
+	v.unique(w+".name", "check", e.Name)
+	if e.Kind == "" {
+		v.bad(w+".kind", "required: the kind of the objects whose documents are compared")
+	}
+	v.timeout(w+".timeout", &e.Timeout, 60*time.Second)
+	e.Namespace = cmp.Or(e.Namespace, namespace)
+}
+
+func (r *Rise) validate(v *validation, w string) {
+	v.unique(w+".name", "check", r.Name)
+	if !v.recorded[r.Above] {
+		v.bad(w+".above", "%q is not recorded in an earlier phase", r.Above)
+	}
+	v.timeout(w+".timeout", &r.Timeout, 60*time.Second)
+}
+
+func (wl *Workload) validate(v *validation, w string) {
+	if wl.Kind == "" || wl.Name == "" || wl.Condition == "" {
+		v.bad(w, "kind, name and condition are required")
+	}
+	v.timeout(w+".timeout", &wl.Timeout, 2*time.Minute)
+}
+
+func (c *Completeness) validate(v *validation) {
+	if reason := strings.ToLower(strings.TrimSpace(c.Disabled)); slices.Contains([]string{"true", "yes", "on", "false", "no", "off"}, reason) {
+		v.bad("completeness.disabled", "takes the reason the check is off (it is reported), not %q", c.Disabled)
+	}
+	v.timeout("completeness.timeout", &c.Timeout, 60*time.Second)
+}
+
+func (d *DashboardCheck) validate(v *validation, phases []Phase) {
+	if d.File == "" {
+		v.bad("dashboard.file", "required: a saved-objects ndjson export")
+	}
+	if !slices.ContainsFunc(phases, func(p Phase) bool { return p.Name == d.After }) {
+		v.bad("dashboard.after", "%q is not a phase", d.After)
+	}
+	if d.Interval != "" && !histogramInterval.MatchString(d.Interval) {
+		v.bad("dashboard.interval", "%q is not a histogram interval: give a number and a unit such as 30s, 1m or 1h", d.Interval)
+	}
+	for i, row := range d.Rows {
+		if row.Reason == "" {
+			v.bad(fmt.Sprintf("dashboard.rows[%d].reason", i), "required: the reason the events table must show")
+		}
+	}
 }
 
 // Match is the index query of a document check; since bounds the time.

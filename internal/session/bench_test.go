@@ -1,14 +1,14 @@
-package harness
+package session
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/engine"
+	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
@@ -40,29 +40,22 @@ func benchStory(b *testing.B, clusterName, osName string) {
 	var total, up, warn time.Duration
 	for b.Loop() {
 		start := time.Now()
-		env, err := Up(ctx, Options{Cluster: clusterName, OpenSearch: osName, PrivateClusterDir: true, Log: slog.New(slog.DiscardHandler)})
+		sess, err := Start(ctx, Config{Scenario: s, Env: harness.Options{Cluster: clusterName, OpenSearch: osName, PrivateClusterDir: true}})
 		if err != nil {
 			b.Fatal(err)
 		}
 		up += time.Since(start)
-		r, err := scenario.NewRunner(s, env.REST, env.Search, nil)
-		if err != nil {
+		res := sess.Run(ctx)
+		if err := sess.Finish(ctx); err != nil {
 			b.Fatal(err)
 		}
-		res := r.Run(ctx)
-		if !scenario.Passed(res) {
-			b.Fatalf("story failed: %+v", res)
+		if err := sess.Verdict(ctx); err != nil {
+			b.Fatalf("story failed: %v: %+v", err, res)
 		}
 		for _, x := range res {
-			if x.Phase == "broken" && x.Kind == "document" {
+			if x.Phase == "broken" && x.Kind == scenario.KindDocument {
 				warn = max(warn, x.Elapsed)
 			}
-		}
-		if err := r.Teardown(ctx); err != nil {
-			b.Fatal(err)
-		}
-		if err := env.Down(ctx); err != nil {
-			b.Fatal(err)
 		}
 		total += time.Since(start)
 	}

@@ -1,4 +1,4 @@
-package harness
+package session
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/logtail"
 	"github.com/eventcheck/eventcheck/internal/report"
-	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
 // Outputs are the reports a run writes. `eventcheck run` and `go test
@@ -75,23 +73,24 @@ func (o Outputs) Write(rep *report.Run) error {
 	return errors.Join(errs...)
 }
 
-// Conclude completes a run's report while the environment is still up:
-// diagnostics when a check failed (with every component's logs under
+// conclude completes the report while the environment is still up:
+// diagnostics when something failed (with every component's logs under
 // Artifacts), and the HTML report with the event timeline read from the
 // index before the scenario's objects are removed. The JSON and JUnit
 // reports are Write's, so they are written even when the environment never
 // came up.
-func (e *Env) Conclude(ctx context.Context, r *scenario.Runner, rep *report.Run, o Outputs, log *slog.Logger) error {
+func (s *Session) conclude(ctx context.Context) error {
+	rep, o, r := s.Report, s.cfg.Outputs, s.Runner
 	if !rep.Passed {
-		rep.Diagnostics = e.diagnose(ctx, r, rep, o)
+		rep.Diagnostics = s.diagnose(ctx)
 	}
 	if o.HTML == "" {
 		return nil
 	}
-	q := eventindex.Query{}.And(eventindex.Term("metadata.namespace", r.S.Checks.Namespace), eventindex.TimeRange(rep.Started.Add(-time.Second), time.Time{}))
-	docs, err := e.Search.Search(ctx, q, 1000)
+	q := eventindex.Query{}.And(eventindex.Term("metadata.namespace", r.Scenario().Checks.Namespace), eventindex.TimeRange(rep.Started.Add(-time.Second), time.Time{}))
+	docs, err := s.Env.Search.Search(ctx, q, 1000)
 	if err != nil {
-		log.Warn("timeline for the report", "err", err)
+		s.cfg.Log.Warn("timeline for the report", "err", err)
 	}
 	return report.WriteHTML(o.HTML, rep, r.Panels(), report.Timeline(docs, r.Workloads()))
 }
@@ -100,7 +99,8 @@ func (e *Env) Conclude(ctx context.Context, r *scenario.Runner, rep *report.Run,
 // failing check, the namespace from the API, the exporter's readiness,
 // metrics and log; with an artifacts directory, also every component's
 // logs.
-func (e *Env) diagnose(ctx context.Context, r *scenario.Runner, rep *report.Run, o Outputs) string {
+func (s *Session) diagnose(ctx context.Context) string {
+	e, r, rep, o := s.Env, s.Runner, s.Report, s.cfg.Outputs
 	var b strings.Builder
 	b.WriteString("── diagnostics ──\n")
 	for _, res := range rep.Results {

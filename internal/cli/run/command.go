@@ -14,11 +14,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventcheck/eventcheck"
+	"github.com/eventcheck/eventcheck/internal/check"
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
-	"github.com/eventcheck/eventcheck/internal/exporters"
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
+	"github.com/eventcheck/eventcheck/internal/session"
 )
 
 type options struct {
@@ -26,7 +27,7 @@ type options struct {
 	scenarios string
 	checks    string
 	outside   bool
-	outputs   harness.Outputs
+	outputs   session.Outputs
 	timeout   time.Duration
 }
 
@@ -70,12 +71,12 @@ func (p *printer) line(format string, args ...any) {
 	fmt.Fprintf(p.w, "[%6.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-func (p *printer) progress(r scenario.Result, done bool) {
-	name := r.Phase + ": " + r.Kind + " " + r.Name
+func (p *printer) progress(r check.Result, done bool) {
+	name := r.Phase + ": " + string(r.Kind) + " " + r.Name
 	switch {
 	case !done:
 		p.line("… %s", name)
-	case r.Passed && r.Elapsed > 0 && r.Kind != "apply" && r.Kind != "record":
+	case r.Passed && r.Elapsed > 0 && r.Kind.Timed():
 		p.line("✓ %s (%s after apply)", name, r.Elapsed.Round(100*time.Millisecond))
 	case r.Passed:
 		p.line("✓ %s: %s", name, r.Detail)
@@ -84,7 +85,7 @@ func (p *printer) progress(r scenario.Result, done bool) {
 	}
 }
 
-func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) (err error) {
+func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) error {
 	s, err := o.load()
 	if err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
@@ -92,96 +93,33 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) (
 	if err := o.outputs.Prepare(); err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
-	var rep *report.Run
-	var reportErrs []error
-	// Reports are written whatever happens; one that fails turns a pass
-	// into exit 2 with its path and cause.
-	defer func() {
-		if rep != nil {
-			reportErrs = append(reportErrs, o.outputs.Write(rep))
-		}
-		if rerr := errors.Join(reportErrs...); rerr != nil {
-			fmt.Fprintln(out, "✗ reports:", rerr)
-			if err == nil {
-				err = exitcode.Wrap(exitcode.Usage, rerr)
-			}
-		}
-	}()
 	envOpts, err := o.env.OptionsFor(log, s)
 	if err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
-	envOpts.FailureLogs = o.outputs.FailureLogs()
 	ctx, cancel := context.WithTimeout(parent, o.timeout)
 	defer cancel()
-	// Clean-up must run after Ctrl-C too, bounded on its own.
-	cleanup := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(parent), 3*time.Minute)
-	}
-
 	p := &printer{w: out, start: time.Now()}
-	rep = &report.Run{Scenario: s.Name, Started: p.start, Cluster: envOpts.Cluster, OpenSearch: envOpts.OpenSearch}
-
 	p.line("… environment: cluster %s, OpenSearch %s, exporter", envOpts.Cluster, envOpts.OpenSearch)
-	env, err := harness.Up(ctx, envOpts)
-	rep.EnvUp = time.Since(p.start)
+	sess, err := session.Start(ctx, session.Config{Scenario: s, Env: envOpts, Outputs: o.outputs, Keep: o.env.Keep,
+		Timeout: o.timeout, Progress: p.progress, Say: p.line, Log: log})
 	if err != nil {
-		rep.Error = err.Error()
-		rep.Duration = time.Since(p.start)
 		p.line("✗ environment: %v", err)
-		if parent.Err() != nil {
-			return exitcode.Wrap(exitcode.Interrupted, errors.New("interrupted while bringing the environment up; what was started is stopped"))
-		}
-		if errors.Is(err, exporters.ErrUsage) {
-			return exitcode.Wrap(exitcode.Usage, err)
-		}
-		return exitcode.Wrap(exitcode.Environment, err)
+	} else {
+		p.line("✓ environment up in %s (%s)", sess.Report.EnvUp.Round(100*time.Millisecond), sess)
+		sess.Run(ctx)
 	}
-	rep.Cluster, rep.OpenSearch = env.ClusterKind, env.OpenSearchKind
-	p.line("✓ environment up in %s (cluster %s, kubeconfig %s, OpenSearch %s)", rep.EnvUp.Round(100*time.Millisecond), env.ClusterKind, env.Cluster.Kubeconfig(), env.Instance.Endpoint)
-	defer func() {
-		if o.env.Keep {
-			p.line("environment kept (--keep): kubeconfig %s, OpenSearch %s", env.Cluster.Kubeconfig(), env.Instance.Endpoint)
-			return
+	if rerr := sess.Finish(parent); rerr != nil {
+		fmt.Fprintln(out, "✗ reports:", rerr)
+	}
+	if err == nil {
+		if !sess.Report.Passed {
+			fmt.Fprintln(out, sess.Report.Diagnostics)
 		}
-		c, cancel := cleanup()
-		defer cancel()
-		if err := env.Down(c); err != nil {
-			p.line("✗ environment down: %v", err)
-		}
-	}()
-
-	r, err := env.Runner(s, p.progress)
-	if err != nil {
-		return exitcode.Wrap(exitcode.Environment, err)
+		fmt.Fprintln(out)
+		report.Summary(out, sess.Report)
 	}
-	rep.Results = r.Run(ctx)
-	rep.Passed = scenario.Passed(rep.Results) && ctx.Err() == nil
-	rep.Duration = time.Since(p.start)
-	c, cancelConclude := cleanup()
-	reportErrs = append(reportErrs, env.Conclude(c, r, rep, o.outputs, log))
-	cancelConclude()
-	if !rep.Passed {
-		fmt.Fprintln(out, rep.Diagnostics)
-	}
-	if !o.env.Keep {
-		c, cancel := cleanup()
-		if err := r.Teardown(c); err != nil {
-			p.line("✗ teardown: %v", err)
-		}
-		cancel()
-	}
-	fmt.Fprintln(out)
-	report.Summary(out, rep)
-	switch {
-	case parent.Err() != nil:
-		return exitcode.Wrap(exitcode.Interrupted, errors.New("interrupted; the scenario's objects and the environment were removed"))
-	case ctx.Err() != nil:
-		return exitcode.Errorf(exitcode.CheckFailed, "the run did not finish within --timeout %s", o.timeout)
-	case !rep.Passed:
-		return exitcode.Errorf(exitcode.CheckFailed, "%d check(s) did not hold", failed(rep.Results))
-	}
-	return nil
+	return sess.Verdict(parent)
 }
 
 func (o *options) load() (*scenario.Scenario, error) {
@@ -196,14 +134,4 @@ func (o *options) load() (*scenario.Scenario, error) {
 		opts = append(opts, scenario.ChecksAt(o.checks))
 	}
 	return scenario.LoadDir(o.scenarios, opts...)
-}
-
-func failed(res []scenario.Result) int {
-	n := 0
-	for _, r := range res {
-		if !r.Passed {
-			n++
-		}
-	}
-	return n
 }

@@ -1,0 +1,23 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/eventcheck/eventcheck/internal/scenario"
+)
+
+// apply applies a phase's kustomization (server-side); its start is when
+// the phase's deadlines begin.
+func apply(ctx context.Context, r *Runner, phase string, _ scenario.Apply) Result {
+	start := time.Now()
+	objs := r.s.Objects[phase]
+	if err := r.applier.Apply(ctx, objs); err != nil {
+		return Result{Detail: err.Error()}
+	}
+	r.mu.Lock()
+	r.applied[phase] = start
+	r.mu.Unlock()
+	return Result{Passed: true, Elapsed: time.Since(start), Detail: fmt.Sprintf("%d objects", len(objs))}
+}
