@@ -8,7 +8,7 @@ EVENTCHECK = $(GO) run ./cmd/eventcheck
 ## run: the main job: the whole workshop story on the default environment
 ## (kind + container with a container engine, else local + local)
 run: localcluster
-	$(EVENTCHECK) run --junit artifacts/junit.xml --json artifacts/report.json --report artifacts/report.html --artifacts artifacts
+	$(EVENTCHECK) run --localcluster-bin bin/localcluster --junit artifacts/junit.xml --json artifacts/report.json --report artifacts/report.html --artifacts artifacts
 
 ## test: unit tests and the local end-to-end tests (what CI runs)
 test: localcluster lint

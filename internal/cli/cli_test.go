@@ -430,8 +430,11 @@ func makeRunArgs(t *testing.T, dir string) []string {
 		if rest, ok := strings.CutPrefix(line, "\t$(EVENTCHECK) run "); ok {
 			args := []string{"run"}
 			for _, a := range strings.Fields(rest) {
-				if strings.HasPrefix(a, "artifacts") {
+				switch {
+				case strings.HasPrefix(a, "artifacts"):
 					a = filepath.Join(dir, a)
+				case strings.HasPrefix(a, "bin/"): // what `make localcluster` built
+					a = filepath.Join("..", "..", a)
 				}
 				args = append(args, a)
 			}

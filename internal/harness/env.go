@@ -274,3 +274,10 @@ func (e *Env) ExportLogs(ctx context.Context, dir string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Outlives says the cluster stays up after Down: one this run did not
+// start (reused, or reached by kubeconfig), where the run must delete the
+// objects it created.
+func (e *Env) Outlives() bool {
+	return e.ReusedCluster || e.ClusterKind == cluster.Kubeconfig
+}

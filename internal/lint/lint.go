@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +23,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/eventcheck/eventcheck/exporter"
 	"github.com/eventcheck/eventcheck/exporter/config"
@@ -94,15 +98,30 @@ func Run(ctx context.Context, in Inputs) []Finding {
 		if in.Checks != "" {
 			opts = append(opts, scenario.ChecksAt(in.Checks))
 		}
+		if in.Checks == "" && exists(in.Scenario) && !exists(filepath.Join(in.Scenario, scenario.ChecksFile)) {
+			// A workshop module ships kustomizations and no checks.yaml
+			// (its page tells the story): lint what is there.
+			out = append(out, kustomizations(ctx, in.Scenario, in.Cluster)...)
+			return sorted(append(out, dashboardFindings(in, cfg)...))
+		}
 		s, fs := scenarioFindings(ctx, in.Scenario, in.Checks, in.Cluster, opts...)
 		out = append(out, fs...)
 		if s != nil && cfg != nil {
 			out = append(out, routeFindings(in.ExporterConfig, values, cfg, s)...)
 		}
 	}
-	if in.Dashboards != "" {
-		out = append(out, dashboards(in.Dashboards, in.DashboardID, cfg)...)
+	return sorted(append(out, dashboardFindings(in, cfg)...))
+}
+
+func dashboardFindings(in Inputs, cfg *config.Config) []Finding {
+	if in.Dashboards == "" {
+		return nil
 	}
+	return dashboards(in.Dashboards, in.DashboardID, cfg)
+}
+
+// sorted orders findings by file and line.
+func sorted(out []Finding) []Finding {
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].File != out[j].File {
 			return out[i].File < out[j].File
@@ -110,6 +129,45 @@ func Run(ctx context.Context, in Inputs) []Finding {
 		return out[i].Line < out[j].Line
 	})
 	return out
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// kustomizations renders every kustomization under dir (and, with a
+// cluster, dry-runs it server-side), for a scenario directory without a
+// checks.yaml; an info finding says that nothing else was checked.
+func kustomizations(ctx context.Context, dir string, cluster *rest.Config) []Finding {
+	var out []Finding
+	var dirs []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && slices.Contains(konfig.RecognizedKustomizationFileNames(), d.Name()) {
+			dirs = append(dirs, filepath.Dir(p))
+		}
+		return err
+	})
+	if err != nil {
+		return []Finding{{File: dir, Severity: Error, Message: err.Error()}}
+	}
+	if len(dirs) == 0 {
+		return []Finding{{File: dir, Severity: Error, Message: "no checks.yaml and no kustomization: give the module's scenario directory (with kustomization.yaml files), or --checks"}}
+	}
+	for _, d := range dirs {
+		objs, err := manifest.Render(filesys.MakeFsOnDisk(), d)
+		if err == nil && cluster != nil {
+			var a *manifest.Applier
+			if a, err = manifest.NewApplier(cluster); err == nil {
+				err = a.DryRun(ctx, objs)
+			}
+		}
+		if err != nil {
+			out = append(out, Finding{File: filepath.Join(d, "kustomization.yaml"), Severity: Error, Message: err.Error()})
+		}
+	}
+	return append(out, Finding{File: dir, Severity: Info, Message: fmt.Sprintf(
+		"no %s: rendered %d kustomization(s); no check was linted (give --checks, or lint the page that tells the story)", scenario.ChecksFile, len(dirs))})
 }
 
 // HasErrors is true when any finding is an error.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -237,5 +238,30 @@ receivers:
 		if !strings.Contains(got, want) {
 			t.Errorf("findings lack %q:\n%s", want, got)
 		}
+	}
+}
+
+// A workshop module ships its kustomizations and no checks.yaml (its page
+// tells the story): lint renders what is there instead of refusing, and a
+// kustomization that does not render is an error at its file.
+func TestScenarioWithoutChecksLintsItsKustomizations(t *testing.T) {
+	ctx := context.Background()
+	fs := Run(ctx, Inputs{Scenario: "../../fixtures/workshop-module/scenarios/events"})
+	if HasErrors(fs) || len(fs) != 1 || fs[0].Severity != Info || !strings.Contains(fs[0].Message, "rendered 2 kustomization(s)") {
+		t.Fatalf("the workshop module's scenarios:\n%s", lines(fs))
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "base")
+	if err := os.MkdirAll(bad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, "kustomization.yaml"), []byte("resources: [missing.yaml]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs = Run(ctx, Inputs{Scenario: dir})
+	if !HasErrors(fs) || !slices.ContainsFunc(fs, func(f Finding) bool {
+		return f.Severity == Error && f.File == filepath.Join(bad, "kustomization.yaml") && strings.Contains(f.Message, "missing.yaml")
+	}) {
+		t.Fatalf("a kustomization that does not render:\n%s", lines(fs))
 	}
 }

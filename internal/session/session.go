@@ -159,7 +159,9 @@ func (s *Session) Finish(ctx context.Context) error {
 	rep.Duration = time.Since(rep.Started)
 	var errs []error
 	if s.Env != nil && s.Runner != nil {
+		start := time.Now()
 		errs = append(errs, s.conclude(ctx))
+		s.cfg.Log.Debug("run concluded", "elapsed", time.Since(start).Round(time.Millisecond))
 	}
 	errs = append(errs, s.cfg.Outputs.Write(rep))
 	s.reports = errors.Join(errs...)
@@ -167,15 +169,22 @@ func (s *Session) Finish(ctx context.Context) error {
 		s.cfg.Say("environment kept (--keep): kubeconfig %s, OpenSearch %s", s.Env.Cluster.Kubeconfig(), s.Env.Instance.Endpoint)
 		return s.reports
 	}
-	if s.Runner != nil {
+	// The scenario's objects are deleted only where the cluster outlives
+	// the run (--reuse, a kubeconfig cluster): a cluster that goes down
+	// takes them with it, and waiting for their deletion first is time lost.
+	if s.Runner != nil && (s.Env == nil || s.Env.Outlives()) {
+		start := time.Now()
 		if err := s.Runner.Teardown(ctx); err != nil {
 			s.cfg.Say("✗ teardown: %v", err)
 		}
+		s.cfg.Log.Debug("scenario's objects deleted", "elapsed", time.Since(start).Round(time.Millisecond))
 	}
 	if s.Env != nil {
+		start := time.Now()
 		if err := s.Env.Down(ctx); err != nil {
 			s.cfg.Say("✗ environment down: %v", err)
 		}
+		s.cfg.Log.Debug("environment down", "elapsed", time.Since(start).Round(time.Millisecond))
 	}
 	return s.reports
 }
