@@ -14,23 +14,9 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/eventcheck/eventcheck/internal/pins"
 )
-
-// KubernetesVersion is the version the localcluster module builds.
-const KubernetesVersion = "v1.37.2"
-
-// LDFlags are the -X flags that stamp Kubernetes' version into components
-// built from its modules.
-func LDFlags() string { return ldflags }
-
-// ldflags make the components report the Kubernetes version they are built
-// from: nodes, `kubectl version` and the apiserver say v1.37.2.
-var ldflags = strings.Join([]string{
-	"-X k8s.io/component-base/version.gitVersion=" + KubernetesVersion,
-	"-X k8s.io/component-base/version.gitMajor=1",
-	"-X k8s.io/component-base/version.gitMinor=37",
-	"-X k8s.io/component-base/version.gitTreeState=clean",
-}, " ")
 
 // buildTimeout bounds a build: a cold one takes ~15 minutes on 2 cores.
 const buildTimeout = 45 * time.Minute
@@ -50,7 +36,7 @@ func Binary(ctx context.Context, explicit string, log *slog.Logger) (string, err
 		}
 		return explicit, nil
 	}
-	if src, ok := findSource(); ok {
+	if src, ok := pins.LocalclusterSource(); ok {
 		out := filepath.Join(filepath.Dir(src), "bin", "localcluster")
 		if err := Build(ctx, src, out, log); err != nil {
 			return "", err
@@ -68,11 +54,6 @@ func Binary(ctx context.Context, explicit string, log *slog.Logger) (string, err
 	}
 	return path, nil
 }
-
-// Module is the localcluster module's path; it has replace directives, so
-// `go install module@version` refuses it and it is built where `go mod
-// download` puts it.
-const Module = "github.com/eventcheck/eventcheck/localcluster"
 
 // BuildInstalled builds the localcluster module at this eventcheck's own
 // version (from its build info), in the module cache where its replaces
@@ -98,11 +79,13 @@ func BuildInstalled(ctx context.Context, log *slog.Logger) (string, error) {
 	if checkExecutable(out) == nil {
 		return out, nil
 	}
-	dir, err := download(ctx, Module+"@"+version)
+	// The module has replace directives, so `go install module@version`
+	// refuses it: it is built where `go mod download` puts it.
+	dir, err := download(ctx, pins.LocalclusterModule+"@"+version)
 	if err != nil {
 		return "", err
 	}
-	log.Info("building localcluster for this eventcheck (a cold build takes 10-15 minutes)", "module", Module, "version", version)
+	log.Info("building localcluster for this eventcheck (a cold build takes 10-15 minutes)", "module", pins.LocalclusterModule, "version", version)
 	if err := Build(ctx, dir, out, log); err != nil {
 		return "", err
 	}
@@ -133,7 +116,7 @@ func Build(ctx context.Context, src, out string, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, buildTimeout)
 	defer cancel()
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", ldflags, "-o", out, "./cmd/localcluster")
+	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", pins.KubernetesLDFlags, "-o", out, "./cmd/localcluster")
 	cmd.Dir = src
 	// The nested module selects its own dependencies; a workspace or
 	// GOFLAGS=-mod=vendor from the caller would break it.
@@ -148,32 +131,6 @@ func Build(ctx context.Context, src, out string, log *slog.Logger) error {
 	}
 	log.Debug("localcluster binary up to date", "path", out, "elapsed", time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// findSource finds the localcluster module by walking up from the working
-// directory (tests run in package directories).
-// Source returns the localcluster module of the source tree we run in, if
-// any: other builds from Kubernetes' modules (the kind node image) share
-// its module graph and its build cache.
-func Source() (string, bool) { return findSource() }
-
-func findSource() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		candidate := filepath.Join(dir, "localcluster")
-		data, err := os.ReadFile(filepath.Join(candidate, "go.mod"))
-		if err == nil && bytes.Contains(data, []byte("module github.com/eventcheck/eventcheck/localcluster")) {
-			return candidate, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
 }
 
 func checkExecutable(path string) error {

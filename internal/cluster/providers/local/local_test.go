@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/eventcheck/eventcheck/internal/cluster/providers"
+	"github.com/eventcheck/eventcheck/internal/pins"
 	"github.com/eventcheck/eventcheck/internal/procstat"
 )
 
@@ -106,8 +107,8 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 	if len(nodes.Items) != 3 {
 		t.Fatalf("got %d nodes, want 3", len(nodes.Items))
 	}
-	if v := nodes.Items[0].Status.NodeInfo.KubeletVersion; v != KubernetesVersion {
-		t.Errorf("kubelet version %q, want %s", v, KubernetesVersion)
+	if v := nodes.Items[0].Status.NodeInfo.KubeletVersion; v != pins.KubernetesVersion {
+		t.Errorf("kubelet version %q, want %s", v, pins.KubernetesVersion)
 	}
 
 	const ns = "test"

@@ -22,11 +22,9 @@ import (
 	"github.com/eventcheck/eventcheck/internal/engine"
 	"github.com/eventcheck/eventcheck/internal/images"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/pins"
 	"github.com/eventcheck/eventcheck/internal/procstat"
 )
-
-// DefaultVersion of the opensearchproject/opensearch image.
-const DefaultVersion = "2.19.6" // the same release the local provider resolves
 
 // NetworkAlias is the name pods use for OpenSearch on kind's network.
 const NetworkAlias = "opensearch"
@@ -40,7 +38,7 @@ type provider struct {
 func New(o providers.Options) (providers.Provider, error) {
 	o.Defaults()
 	if o.Version == "" {
-		o.Version = DefaultVersion
+		o.Version = pins.OpenSearchImageVersion
 	}
 	return &provider{o: o}, nil
 }

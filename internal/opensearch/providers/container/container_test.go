@@ -13,6 +13,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/engine"
 	"github.com/eventcheck/eventcheck/internal/engine/enginetest"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/pins"
 )
 
 func TestRequestIsASingleInsecureNodeOnKindsNetwork(t *testing.T) {
@@ -23,7 +24,7 @@ func TestRequestIsASingleInsecureNodeOnKindsNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := Request(p.(*provider).o)
-	if req.Image != "opensearchproject/opensearch:"+DefaultVersion || !strings.HasPrefix(DefaultVersion, "2.19.") {
+	if req.Image != "opensearchproject/opensearch:"+pins.OpenSearchImageVersion {
 		t.Errorf("image %s", req.Image)
 	}
 	for k, want := range map[string]string{

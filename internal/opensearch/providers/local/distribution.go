@@ -14,18 +14,10 @@ import (
 	"time"
 
 	"github.com/eventcheck/eventcheck/internal/logtail"
+	"github.com/eventcheck/eventcheck/internal/pins"
 )
 
-// Artifact is the OpenSearch integration-test distribution on Maven
-// Central: the real server with only the transport modules, no security
-// plugin.
-const Artifact = "org.opensearch.distribution.integ-test-zip:opensearch"
-
-// DefaultSeries is the release line used when no version is given: the
-// newest 2.19.x that resolves (2.19 runs on Java 11 to 21).
-const DefaultSeries = "2.19"
-
-// newestPatch is where the search for the newest 2.19.x starts.
+// newestPatch is where the search for the newest patch starts.
 const newestPatch = 9
 
 // ErrVersionNotFound says Maven Central has no such distribution.
@@ -39,7 +31,7 @@ const fetchTimeout = 15 * time.Minute
 // start neither probes nor downloads.
 func resolve(ctx context.Context, cache, version string) (string, string, error) {
 	if version == "" {
-		version = DefaultSeries
+		version = pins.OpenSearchSeries
 	}
 	if strings.Count(version, ".") == 2 {
 		zip, err := fetch(ctx, cache, version)
@@ -66,7 +58,7 @@ func resolve(ctx context.Context, cache, version string) (string, string, error)
 		_ = os.WriteFile(remembered, []byte(v+"\n"), 0o644)
 		return zip, v, nil
 	}
-	return "", "", fmt.Errorf("%w: no %s.x of %s resolves (tried %s)", ErrVersionNotFound, version, Artifact, strings.Join(tried, ", "))
+	return "", "", fmt.Errorf("%w: no %s.x of %s resolves (tried %s)", ErrVersionNotFound, version, pins.OpenSearchArtifact, strings.Join(tried, ", "))
 }
 
 func zipPath(cache, version string) string {
@@ -79,7 +71,7 @@ func fetch(ctx context.Context, cache, version string) (string, error) {
 		return zip, nil
 	}
 	if _, err := exec.LookPath("mvn"); err != nil {
-		return "", fmt.Errorf("fetching OpenSearch %s needs Maven (mvn) on the PATH: install maven, or download %s:%s:zip yourself and pass --opensearch-zip", version, Artifact, version)
+		return "", fmt.Errorf("fetching OpenSearch %s needs Maven (mvn) on the PATH: install maven, or download %s:%s:zip yourself and pass --opensearch-zip", version, pins.OpenSearchArtifact, version)
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return "", fmt.Errorf("OpenSearch cache directory %s: %w", cache, err)
@@ -92,19 +84,19 @@ func fetch(ctx context.Context, cache, version string) (string, error) {
 	}
 	defer os.RemoveAll(tmp)
 	cmd := exec.CommandContext(ctx, "mvn", "-B", "-q", "dependency:copy",
-		"-Dartifact="+Artifact+":"+version+":zip", "-DoutputDirectory="+tmp)
+		"-Dartifact="+pins.OpenSearchArtifact+":"+version+":zip", "-DoutputDirectory="+tmp)
 	cmd.Dir = tmp
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		text := out.String()
 		if strings.Contains(text, "Could not find artifact") || strings.Contains(text, "was not found in") {
-			return "", fmt.Errorf("%w: %s:%s:zip does not exist; choose a published version (e.g. %s.x) with --opensearch-version", ErrVersionNotFound, Artifact, version, DefaultSeries)
+			return "", fmt.Errorf("%w: %s:%s:zip does not exist; choose a published version (e.g. %s.x) with --opensearch-version", ErrVersionNotFound, pins.OpenSearchArtifact, version, pins.OpenSearchSeries)
 		}
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("downloading OpenSearch %s took longer than %s", version, fetchTimeout)
 		}
-		return "", fmt.Errorf("mvn failed to fetch %s:%s:zip (%v):\n%s", Artifact, version, err, logtail.Lines(text, 15))
+		return "", fmt.Errorf("mvn failed to fetch %s:%s:zip (%v):\n%s", pins.OpenSearchArtifact, version, err, logtail.Lines(text, 15))
 	}
 	if err := os.Rename(filepath.Join(tmp, "opensearch-"+version+".zip"), zip); err != nil {
 		return "", fmt.Errorf("failed to store the OpenSearch distribution: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/pins"
 )
 
 func TestLocalOpenSearchStartsHealthyAndStopsClean(t *testing.T) {
@@ -39,8 +40,8 @@ func TestLocalOpenSearchStartsHealthyAndStopsClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(info.Version.Number, DefaultSeries+".") {
-		t.Errorf("version %s, want %s.x", info.Version.Number, DefaultSeries)
+	if !strings.HasPrefix(info.Version.Number, pins.OpenSearchSeries+".") {
+		t.Errorf("version %s, want %s.x", info.Version.Number, pins.OpenSearchSeries)
 	}
 	health, err := inst.Client.Cluster.Health(ctx, &opensearchapi.ClusterHealthReq{})
 	if err != nil || (health.Status != "green" && health.Status != "yellow") {
@@ -82,7 +83,7 @@ func TestLocalOpenSearchStartsHealthyAndStopsClean(t *testing.T) {
 	// A second start uses the cached distribution: with Maven out of
 	// reach, preparing still succeeds, so nothing is downloaded.
 	t.Setenv("PATH", t.TempDir())
-	if _, version, err := Prepare(ctx, providers.Options{}); err != nil || !strings.HasPrefix(version, DefaultSeries+".") {
+	if _, version, err := Prepare(ctx, providers.Options{}); err != nil || !strings.HasPrefix(version, pins.OpenSearchSeries+".") {
 		t.Errorf("second prepare without Maven: version %q, %v; it must not download", version, err)
 	}
 }
