@@ -41,9 +41,10 @@ type Options struct {
 	Version string
 	// Image runs instead of opensearchproject/opensearch:Version
 	// (container). Empty: the official image, or one built here from
-	// the local provider's distribution when the engine cannot pull.
+	// the integration-test distribution when the engine cannot pull.
 	Image string
-	// Zip is a local copy of the distribution, for offline use (local).
+	// Zip is a local copy of the distribution, for offline use (local,
+	// and container when it builds its image).
 	Zip string
 	// Dir holds run state: data, logs (local). Data in it survives a
 	// restart; a temporary directory is used when empty.
@@ -55,7 +56,8 @@ type Options struct {
 	// with Dir): its pid and endpoint are written there for Stop and
 	// Running.
 	Detach bool
-	// CacheDir holds downloaded and unpacked distributions (local).
+	// CacheDir holds downloaded and unpacked distributions (local,
+	// container).
 	CacheDir string
 	// JavaHome overrides the JDK (local).
 	JavaHome string

@@ -21,6 +21,7 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/engine"
 	"github.com/eventcheck/eventcheck/internal/images"
+	"github.com/eventcheck/eventcheck/internal/opensearch/internal/distribution"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
 	"github.com/eventcheck/eventcheck/internal/pins"
 	"github.com/eventcheck/eventcheck/internal/procstat"
@@ -90,7 +91,11 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 		if err != nil {
 			return nil, err
 		}
-		if p.o.Image, err = b.OpenSearch(ctx, p.o); err != nil {
+		home, version, err := distribution.Fetch(ctx, p.o.CacheDir, p.o.Version, p.o.Zip)
+		if err == nil {
+			p.o.Image, err = b.OpenSearch(ctx, home, version)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s cannot be pulled and building one here failed: %w; load an image and pass --opensearch-image", official, err)
 		}
 	}

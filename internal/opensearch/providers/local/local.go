@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/eventcheck/eventcheck/internal/logtail"
+	"github.com/eventcheck/eventcheck/internal/opensearch/internal/distribution"
 	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
 	"github.com/eventcheck/eventcheck/internal/procstat"
 )
@@ -38,21 +39,9 @@ type provider struct {
 func New(o providers.Options) (providers.Provider, error) {
 	o.Defaults()
 	if o.CacheDir == "" {
-		o.CacheDir = DefaultCacheDir()
+		o.CacheDir = distribution.DefaultCacheDir()
 	}
 	return &provider{o: o}, nil
-}
-
-// DefaultCacheDir holds distributions: as root a system-wide directory the
-// OpenSearch user can read (root's home is private), else the user cache.
-func DefaultCacheDir() string {
-	if os.Geteuid() == 0 {
-		return "/var/cache/eventcheck/opensearch"
-	}
-	if dir, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(dir, "eventcheck", "opensearch")
-	}
-	return filepath.Join(os.TempDir(), "eventcheck-opensearch-cache")
 }
 
 // Prepare fetches and unpacks the distribution, checks Java and creates the
@@ -61,15 +50,6 @@ func DefaultCacheDir() string {
 func Prepare(ctx context.Context, o providers.Options) (home, version string, err error) {
 	p, err := prepare(ctx, o)
 	return p.home, p.version, err
-}
-
-// Distribution fetches and unpacks the distribution only (no JDK or user
-// needed): for images built from it. It returns its home and version.
-func Distribution(ctx context.Context, o providers.Options) (home, version string, err error) {
-	if o.CacheDir == "" {
-		o.CacheDir = DefaultCacheDir()
-	}
-	return fetchAndUnpack(ctx, o, nil)
 }
 
 // prepared is what Start needs from preparation.
@@ -81,7 +61,7 @@ type prepared struct {
 func prepare(ctx context.Context, o providers.Options) (p prepared, err error) {
 	o.Defaults()
 	if o.CacheDir == "" {
-		o.CacheDir = DefaultCacheDir()
+		o.CacheDir = distribution.DefaultCacheDir()
 	}
 	if p.javaHome, _, err = FindJava(o.JavaHome); err != nil {
 		return p, err
@@ -94,19 +74,7 @@ func prepare(ctx context.Context, o providers.Options) (p prepared, err error) {
 }
 
 func fetchAndUnpack(ctx context.Context, o providers.Options, user *runAs) (home, version string, err error) {
-	if err := os.MkdirAll(o.CacheDir, 0o755); err != nil {
-		return "", "", fmt.Errorf("OpenSearch cache directory %s: %w", o.CacheDir, err)
-	}
-	zip := o.Zip
-	version = o.Version
-	if zip == "" {
-		if zip, version, err = resolve(ctx, o.CacheDir, o.Version); err != nil {
-			return "", "", err
-		}
-	} else if !fileExists(zip) {
-		return "", "", fmt.Errorf("OpenSearch zip %s: no such file", zip)
-	}
-	if home, err = unpack(zip, o.CacheDir); err != nil {
+	if home, version, err = distribution.Fetch(ctx, o.CacheDir, o.Version, o.Zip); err != nil {
 		return "", "", err
 	}
 	if user != nil {
@@ -117,9 +85,6 @@ func fetchAndUnpack(ctx context.Context, o providers.Options, user *runAs) (home
 		if err := user.chownTree(home); err != nil {
 			return "", "", fmt.Errorf("failed to give %s to %s: %w", home, user.name, err)
 		}
-	}
-	if version == "" {
-		version = strings.TrimPrefix(filepath.Base(home), "opensearch-")
 	}
 	return home, version, nil
 }

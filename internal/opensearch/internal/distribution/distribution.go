@@ -1,4 +1,7 @@
-package local
+// Package distribution fetches OpenSearch's integration-test distribution
+// from Maven Central and unpacks it into a cache: the local backend runs
+// it, the container backend builds an image from it.
+package distribution
 
 import (
 	"archive/zip"
@@ -17,6 +20,46 @@ import (
 	"github.com/eventcheck/eventcheck/internal/pins"
 )
 
+// DefaultCacheDir holds distributions: as root a system-wide directory the
+// OpenSearch user can read (root's home is private), else the user cache.
+func DefaultCacheDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/cache/eventcheck/opensearch"
+	}
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "eventcheck", "opensearch")
+	}
+	return filepath.Join(os.TempDir(), "eventcheck-opensearch-cache")
+}
+
+// Fetch returns the home and version of the unpacked distribution: of zip
+// when given, else of version ("", a series like "2.19", or an exact
+// x.y.z), downloaded with Maven into cache ("": DefaultCacheDir) when
+// missing.
+func Fetch(ctx context.Context, cache, version, zip string) (home, resolved string, err error) {
+	if cache == "" {
+		cache = DefaultCacheDir()
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", "", fmt.Errorf("OpenSearch cache directory %s: %w", cache, err)
+	}
+	resolved = version
+	if zip == "" {
+		if zip, resolved, err = resolve(ctx, cache, version); err != nil {
+			return "", "", err
+		}
+	} else if !fileExists(zip) {
+		return "", "", fmt.Errorf("OpenSearch zip %s: no such file", zip)
+	}
+	if home, err = unpack(zip, cache); err != nil {
+		return "", "", err
+	}
+	if resolved == "" {
+		resolved = strings.TrimPrefix(filepath.Base(home), "opensearch-")
+	}
+	return home, resolved, nil
+}
+
 // newestPatch is where the search for the newest patch starts.
 const newestPatch = 9
 
@@ -34,7 +77,7 @@ func resolve(ctx context.Context, cache, version string) (string, string, error)
 		version = pins.OpenSearchSeries
 	}
 	if strings.Count(version, ".") == 2 {
-		zip, err := fetch(ctx, cache, version)
+		zip, err := download(ctx, cache, version)
 		return zip, version, err
 	}
 	remembered := filepath.Join(cache, "resolved-"+version)
@@ -47,7 +90,7 @@ func resolve(ctx context.Context, cache, version string) (string, string, error)
 	var tried []string
 	for patch := newestPatch; patch >= 0; patch-- {
 		v := fmt.Sprintf("%s.%d", version, patch)
-		zip, err := fetch(ctx, cache, v)
+		zip, err := download(ctx, cache, v)
 		if errors.Is(err, ErrVersionNotFound) {
 			tried = append(tried, v)
 			continue
@@ -65,7 +108,7 @@ func zipPath(cache, version string) string {
 	return filepath.Join(cache, "opensearch-"+version+".zip")
 }
 
-func fetch(ctx context.Context, cache, version string) (string, error) {
+func download(ctx context.Context, cache, version string) (string, error) {
 	zip := zipPath(cache, version)
 	if fileExists(zip) {
 		return zip, nil
