@@ -23,10 +23,6 @@ type Provider = providers.Provider
 // ErrNotSupported is returned by operations a provider cannot do.
 var ErrNotSupported = providers.ErrNotSupported
 
-// Runner is a provider that can tell whether its cluster already runs
-// (one `eventcheck env up` started, for instance).
-type Runner interface{ Running() bool }
-
 // Provider names.
 const (
 	Auto       = "auto"
@@ -137,6 +133,20 @@ func Detect(ctx context.Context, images ...string) (name, reason string) {
 		}
 	}
 	return Kind, fmt.Sprintf("%s engine %s answers", eng.Binary, eng.Version)
+}
+
+// BuildLocalcluster compiles the localcluster module in src (a source
+// tree's localcluster/) into the binary out; go build skips the link when
+// out is up to date.
+func BuildLocalcluster(ctx context.Context, src, out string, log *slog.Logger) error {
+	return local.Build(ctx, src, out, log)
+}
+
+// BuildInstalledLocalcluster builds the localcluster module of this
+// eventcheck's own module version (an installed CLI, outside the source
+// tree) into a cache directory and returns the binary's path.
+func BuildInstalledLocalcluster(ctx context.Context, log *slog.Logger) (string, error) {
+	return local.BuildInstalled(ctx, log)
 }
 
 // IsNotSupported reports whether err says an operation is not supported.

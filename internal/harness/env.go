@@ -152,7 +152,7 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	}
 	// Known before any later error: Down must never stop a cluster it
 	// did not start (one from `eventcheck env up`).
-	if r, ok := env.Cluster.(cluster.Runner); ok && r.Running() {
+	if env.Cluster.Running(ctx) {
 		env.ReusedCluster = true
 	} else if o.RequireRunning {
 		return env, fmt.Errorf("--reuse: no %s cluster is running; start one with `eventcheck env up --cluster %s`", clusterName, clusterName)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/cluster"
-	"github.com/eventcheck/eventcheck/internal/cluster/providers/local"
 	"github.com/eventcheck/eventcheck/internal/engine"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/harness"
@@ -111,8 +110,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			if err != nil {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
-			r, ok := p.(cluster.Runner)
-			clusterUp := ok && r.Running()
+			clusterUp := p.Running(cmd.Context())
 			url, _, osUp := oslocal.Detached(harness.OpenSearchEnvDir(o.envDir))
 			if !clusterUp || !osUp {
 				return exitcode.Errorf(exitcode.Environment, "environment not running (cluster %s: %v, OpenSearch: %v); start it with `eventcheck env up`", o.cluster, clusterUp, osUp)
@@ -190,7 +188,7 @@ func buildCommand(log *slog.Logger) *cobra.Command {
 			if _, err := os.Stat(filepath.Join(src, "go.mod")); err != nil {
 				// Not in the source tree: an installed CLI builds the
 				// localcluster module of its own version.
-				out, err := local.BuildInstalled(cmd.Context(), log)
+				out, err := cluster.BuildInstalledLocalcluster(cmd.Context(), log)
 				if err != nil {
 					return exitcode.Errorf(exitcode.Environment, "no localcluster/ here (not the source tree) and %v", err)
 				}
@@ -198,7 +196,7 @@ func buildCommand(log *slog.Logger) *cobra.Command {
 				return nil
 			}
 			out := filepath.Join(filepath.Dir(src), "bin", "localcluster")
-			if err := local.Build(cmd.Context(), src, out, log); err != nil {
+			if err := cluster.BuildLocalcluster(cmd.Context(), src, out, log); err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), out)

@@ -17,6 +17,10 @@ type Provider interface {
 	// Up creates the cluster, or reuses a running one of the same name,
 	// and returns when it is ready for workloads.
 	Up(ctx context.Context) error
+	// Running reports whether the cluster already runs (one `eventcheck
+	// env up` started, say): Up would reuse it. A provider that never
+	// creates clusters answers false.
+	Running(ctx context.Context) bool
 	// Kubeconfig is the path of a kubeconfig file for the cluster (valid
 	// after Up); its current context is the cluster.
 	Kubeconfig() string

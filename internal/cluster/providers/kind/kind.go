@@ -146,8 +146,8 @@ func (p *provider) Up(ctx context.Context) error {
 }
 
 // Running reports whether a kind cluster of this name exists.
-func (p *provider) Running() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+func (p *provider) Running(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	k, err := p.engineProvider(ctx)
 	if err != nil {

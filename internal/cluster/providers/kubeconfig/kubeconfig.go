@@ -112,6 +112,9 @@ func (p *provider) Up(ctx context.Context) error {
 	return nil
 }
 
+// Running is false: the cluster is not one eventcheck started.
+func (p *provider) Running(context.Context) bool { return false }
+
 func (p *provider) Kubeconfig() string {
 	if p.file != "" {
 		return p.file

@@ -28,7 +28,7 @@ func BenchmarkUp(b *testing.B) {
 		}
 		// Build (a no-op when cached) outside the measured time.
 		b.StopTimer()
-		if _, err := Binary(ctx, "", nil); err != nil {
+		if _, err := binary(ctx, "", nil); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

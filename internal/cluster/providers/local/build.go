@@ -21,12 +21,12 @@ import (
 // buildTimeout bounds a build: a cold one takes ~15 minutes on 2 cores.
 const buildTimeout = 45 * time.Minute
 
-// Binary returns the localcluster binary to run: the explicit path, else
+// binary returns the localcluster binary to run: the explicit path, else
 // $EVENTCHECK_LOCALCLUSTER, else one built from the localcluster module of
 // the source tree we run in (go build reuses its cache, so this is quick
 // once built), else `localcluster` on the PATH, else one built from the
 // localcluster module of this eventcheck's version (an installed CLI).
-func Binary(ctx context.Context, explicit string, log *slog.Logger) (string, error) {
+func binary(ctx context.Context, explicit string, log *slog.Logger) (string, error) {
 	if explicit == "" {
 		explicit = os.Getenv("EVENTCHECK_LOCALCLUSTER")
 	}

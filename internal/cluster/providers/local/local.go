@@ -63,9 +63,6 @@ func New(o providers.Options) (providers.Provider, error) {
 	return &provider{o: o, dir: abs}, nil
 }
 
-// Dir is where the cluster keeps its state and logs.
-func (p *provider) Dir() string { return p.dir }
-
 func (p *provider) Kubeconfig() string { return filepath.Join(p.dir, kubeconfigFile) }
 
 func (p *provider) RESTConfig() (*rest.Config, error) {
@@ -77,7 +74,7 @@ func (p *provider) RESTConfig() (*rest.Config, error) {
 }
 
 // Running reports whether a ready cluster is running in the directory.
-func (p *provider) Running() bool {
+func (p *provider) Running(context.Context) bool {
 	if _, err := os.Stat(filepath.Join(p.dir, readyFile)); err != nil {
 		return false
 	}
@@ -88,11 +85,11 @@ func (p *provider) Running() bool {
 func (p *provider) pid() (int, bool) { return procstat.PIDFile(filepath.Join(p.dir, pidFile)) }
 
 func (p *provider) Up(ctx context.Context) error {
-	if p.Running() {
+	if p.Running(ctx) {
 		p.o.Log.Info("reusing running local cluster", "dir", p.dir)
 		return nil
 	}
-	bin, err := Binary(ctx, p.o.Binary, p.o.Log)
+	bin, err := binary(ctx, p.o.Binary, p.o.Log)
 	if err != nil {
 		return err
 	}
