@@ -17,7 +17,7 @@ import (
 	"github.com/eventcheck/eventcheck/exporter/metrics"
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
 	"github.com/eventcheck/eventcheck/internal/logtail"
-	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
 
 // Provider is one way of having an events exporter between the cluster
@@ -45,7 +45,7 @@ type Target struct {
 	LoadImageArchive func(ctx context.Context, path string) error
 	// Endpoint is OpenSearch as this machine reaches it; PodEndpoint as
 	// pods in the cluster reach it.
-	Endpoint, PodEndpoint osproviders.Endpoint
+	Endpoint, PodEndpoint opensearch.Endpoint
 	// Client talks to that OpenSearch.
 	Client *opensearchapi.Client
 }

@@ -37,7 +37,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
 	"github.com/eventcheck/eventcheck/internal/logtail"
 	"github.com/eventcheck/eventcheck/internal/manifest"
-	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
 
 // passwordFile is where the deployed exporter reads the OpenSearch
@@ -216,7 +216,7 @@ func (p *provider) deploy(ctx context.Context, t providers.Target, values *expor
 // content's config with the endpoint replaced goes into the ConfigMap, the
 // password into the Secret (never the ConfigMap), the image into the
 // Deployment.
-func objects(img string, values *exportervalues.Values, ep osproviders.Endpoint) ([]*unstructured.Unstructured, error) {
+func objects(img string, values *exportervalues.Values, ep opensearch.Endpoint) ([]*unstructured.Unstructured, error) {
 	objs, err := exporterenv.Render()
 	if err != nil {
 		return nil, err

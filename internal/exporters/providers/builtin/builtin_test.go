@@ -11,12 +11,12 @@ import (
 
 	"github.com/eventcheck/eventcheck/exporter/config"
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
-	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
 
 // What the kind and kubeconfig paths apply, checked without a cluster.
 func TestExporterObjectsWireImageConfigAndSecret(t *testing.T) {
-	ep := osproviders.Endpoint{URL: "http://opensearch:9200", Username: "admin", Password: "s3cret"}
+	ep := opensearch.Endpoint{URL: "http://opensearch:9200", Username: "admin", Password: "s3cret"}
 	// The content's values, as a workshop ships them: they are what runs.
 	values, err := exportervalues.Parse("values.yaml", []byte(`config:
   maxEventAgeSeconds: 600

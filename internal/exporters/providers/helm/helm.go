@@ -29,7 +29,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/exporterenv"
 	"github.com/eventcheck/eventcheck/internal/exporters/providers"
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
-	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
 
 // Defaults where the options say nothing: the workshop's release, in the
@@ -97,7 +97,7 @@ func (p *provider) Stop(ctx context.Context) error {
 
 // Values are the chart's values for an endpoint: the content's values file
 // with its overrides, each OpenSearch receiver pointed at ep.
-func Values(v *exportervalues.Values, ep osproviders.Endpoint) (map[string]any, error) {
+func Values(v *exportervalues.Values, ep opensearch.Endpoint) (map[string]any, error) {
 	filled, err := v.ForEndpoint(exportervalues.Endpoint{Endpoint: ep})
 	if err != nil {
 		return nil, err

@@ -16,7 +16,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/exporters/providers"
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
-	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
 
 const workshopValues = `config:
@@ -41,7 +41,7 @@ func values(t *testing.T) *exportervalues.Values {
 // The chart gets the content's values with its --set lines, only the
 // endpoint replaced by the one pods reach.
 func TestValuesPointTheChartAtTheEnvironment(t *testing.T) {
-	vals, err := Values(values(t), osproviders.Endpoint{URL: "http://opensearch:9200", Username: "admin"})
+	vals, err := Values(values(t), opensearch.Endpoint{URL: "http://opensearch:9200", Username: "admin"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestInstallAndUninstallTheChart(t *testing.T) {
 	}
 	kube := kubernetes.NewForConfigOrDie(cfg)
 
-	vals, err := Values(values(t), osproviders.Endpoint{URL: "http://opensearch.example:9200"})
+	vals, err := Values(values(t), opensearch.Endpoint{URL: "http://opensearch.example:9200"})
 	if err != nil {
 		t.Fatal(err)
 	}
