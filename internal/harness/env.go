@@ -21,8 +21,6 @@ import (
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/exporters"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
-	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
@@ -159,7 +157,7 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	}
 	osOpts := append([]opensearch.Option{opensearch.WithLogger(o.Log)}, o.OSOptions...)
 	if o.ReuseOpenSearch {
-		url, _, ok := oslocal.Detached(OpenSearchEnvDir(o.EnvDir))
+		url, ok := opensearch.Detached(OpenSearchEnvDir(o.EnvDir))
 		if !ok {
 			return env, fmt.Errorf("--reuse: no OpenSearch from `eventcheck env up` is running (looked in %s); start the environment with `eventcheck env up`", OpenSearchEnvDir(o.EnvDir))
 		}
@@ -215,7 +213,7 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	}
 	t := exporters.Target{ClusterKind: clusterName, REST: env.REST, Kube: env.Kube, Kubeconfig: env.Cluster.Kubeconfig(),
 		LoadImageArchive: env.Cluster.LoadImageArchive, Endpoint: env.Instance.Endpoint,
-		PodEndpoint: podEndpoint(clusterName, env.OpenSearchKind, env.Instance.Endpoint), Client: env.Instance.Client}
+		PodEndpoint: podEndpoint(env.Instance), Client: env.Instance.Client}
 	if env.Exporter, err = env.exporter.Start(ctx, t); err != nil {
 		return env, fmt.Errorf("exporter (%s): %w", cmp.Or(o.Exporter, exporters.Builtin), err)
 	}
@@ -223,14 +221,14 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	return env, nil
 }
 
-// podEndpoint is OpenSearch as pods in the cluster reach it: on kind, an
-// OpenSearch container by its alias on kind's network; otherwise as this
-// machine does.
-func podEndpoint(clusterKind, openSearchKind string, ep opensearch.Endpoint) opensearch.Endpoint {
-	if clusterKind == cluster.Kind && openSearchKind == opensearch.Container {
-		ep.URL = "http://" + container.NetworkAlias + ":9200"
+// podEndpoint is OpenSearch as pods in the cluster reach it: on the
+// container network it joined for them (kind's, with a container), else as
+// this machine does.
+func podEndpoint(inst *opensearch.Instance) opensearch.Endpoint {
+	if inst.NetworkEndpoint != nil {
+		return *inst.NetworkEndpoint
 	}
-	return ep
+	return inst.Endpoint
 }
 
 // Down stops the exporter, OpenSearch and the cluster (each only if it was

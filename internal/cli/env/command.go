@@ -21,8 +21,6 @@ import (
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
-	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
-	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 )
 
 type options struct {
@@ -94,7 +92,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			if err != nil {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
-			if err := errors.Join(p.Down(cmd.Context()), oslocal.StopDetached(harness.OpenSearchEnvDir(o.envDir))); err != nil {
+			if err := errors.Join(p.Down(cmd.Context()), opensearch.StopDetached(harness.OpenSearchEnvDir(o.envDir))); err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "environment is down")
@@ -111,7 +109,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
 			clusterUp := p.Running(cmd.Context())
-			url, _, osUp := oslocal.Detached(harness.OpenSearchEnvDir(o.envDir))
+			url, osUp := opensearch.Detached(harness.OpenSearchEnvDir(o.envDir))
 			if !clusterUp || !osUp {
 				return exitcode.Errorf(exitcode.Environment, "environment not running (cluster %s: %v, OpenSearch: %v); start it with `eventcheck env up`", o.cluster, clusterUp, osUp)
 			}
@@ -127,7 +125,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 // the index template.
 func openSearchUp(ctx context.Context, log *slog.Logger, envDir string) (string, error) {
 	dir := harness.OpenSearchEnvDir(envDir)
-	if url, _, ok := oslocal.Detached(dir); ok {
+	if url, ok := opensearch.Detached(dir); ok {
 		log.Info("reusing running OpenSearch", "url", url)
 		return url, nil
 	}
@@ -157,15 +155,12 @@ func prepareCommand(log *slog.Logger) *cobra.Command {
 		Short: "Install what the local environment needs: the OpenSearch distribution (via Maven), its system user, a JDK check",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, version, err := oslocal.Prepare(cmd.Context(), osproviders.Options{Version: osVersion, Zip: osZip, JavaHome: javaHome, Log: log})
+			p, err := opensearch.Prepare(cmd.Context(), opensearch.WithVersion(osVersion), opensearch.WithZip(osZip),
+				opensearch.WithJavaHome(javaHome), opensearch.WithLogger(log))
 			if err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
-			java, major, err := oslocal.FindJava(javaHome)
-			if err != nil {
-				return exitcode.Wrap(exitcode.Environment, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "OpenSearch %s ready at %s (Java %d at %s)\n", version, home, major, java)
+			fmt.Fprintf(cmd.OutOrStdout(), "OpenSearch %s ready at %s (Java %d at %s)\n", p.Version, p.Home, p.JavaMajor, p.JavaHome)
 			return nil
 		},
 	}

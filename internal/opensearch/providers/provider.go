@@ -26,8 +26,12 @@ type Provider interface {
 
 // Instance is a running OpenSearch.
 type Instance struct {
+	// Endpoint is how this machine reaches it.
 	Endpoint Endpoint
-	Client   *opensearchapi.Client
+	// NetworkEndpoint is how containers on Options.Network reach it (a
+	// container that joined one); nil otherwise.
+	NetworkEndpoint *Endpoint
+	Client          *opensearchapi.Client
 }
 
 // ErrNotSupported is returned by operations a provider cannot do.

@@ -27,8 +27,8 @@ import (
 	"github.com/eventcheck/eventcheck/internal/procstat"
 )
 
-// NetworkAlias is the name pods use for OpenSearch on kind's network.
-const NetworkAlias = "opensearch"
+// networkAlias is the name pods use for OpenSearch on kind's network.
+const networkAlias = "opensearch"
 
 type provider struct {
 	o providers.Options
@@ -63,9 +63,19 @@ func Request(o providers.Options) testcontainers.ContainerRequest {
 	}
 	if o.Network != "" {
 		req.Networks = []string{o.Network}
-		req.NetworkAliases = map[string][]string{o.Network: {NetworkAlias}}
+		req.NetworkAliases = map[string][]string{o.Network: {networkAlias}}
 	}
 	return req
+}
+
+// networkEndpoint is how containers on o.Network reach the container (nil
+// without a network): by its alias, on OpenSearch's own port.
+func networkEndpoint(o providers.Options, ep providers.Endpoint) *providers.Endpoint {
+	if o.Network == "" {
+		return nil
+	}
+	ep.URL = "http://" + networkAlias + ":9200"
+	return &ep
 }
 
 // OwnerLabel names the process that started a container, as host/pid, so
@@ -132,7 +142,7 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 		return nil, err
 	}
 	p.o.Log.Info("OpenSearch container healthy", "image", Request(p.o).Image, "url", endpoint, "network", p.o.Network)
-	return &providers.Instance{Endpoint: ep, Client: client}, nil
+	return &providers.Instance{Endpoint: ep, NetworkEndpoint: networkEndpoint(p.o, ep), Client: client}, nil
 }
 
 func (p *provider) Stop(ctx context.Context) error {

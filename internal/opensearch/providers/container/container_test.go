@@ -37,8 +37,14 @@ func TestRequestIsASingleInsecureNodeOnKindsNetwork(t *testing.T) {
 			t.Errorf("env %s = %q, want %q", k, req.Env[k], want)
 		}
 	}
-	if len(req.Networks) != 1 || req.Networks[0] != "kind" || req.NetworkAliases["kind"][0] != NetworkAlias {
-		t.Errorf("networks %v aliases %v: want kind with alias %s", req.Networks, req.NetworkAliases, NetworkAlias)
+	if len(req.Networks) != 1 || req.Networks[0] != "kind" || req.NetworkAliases["kind"][0] != networkAlias {
+		t.Errorf("networks %v aliases %v: want kind with alias %s", req.Networks, req.NetworkAliases, networkAlias)
+	}
+	if ep := networkEndpoint(o, providers.Endpoint{URL: "http://127.0.0.1:32768"}); ep == nil || ep.URL != "http://opensearch:9200" {
+		t.Errorf("on kind's network, pods reach %+v; want http://opensearch:9200", ep)
+	}
+	if ep := networkEndpoint(providers.Options{}, providers.Endpoint{URL: "http://127.0.0.1:32768"}); ep != nil {
+		t.Errorf("no network, yet a network endpoint %+v", ep)
 	}
 	if len(req.ExposedPorts) != 1 || req.ExposedPorts[0] != "9200/tcp" {
 		t.Errorf("ports %v", req.ExposedPorts)
