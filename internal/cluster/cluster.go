@@ -90,7 +90,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // New returns the named provider ("auto" is resolved before, by
 // harness.Choose: one policy for the cluster and OpenSearch).
-func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
+func New(name string, opts ...Option) (Provider, error) {
 	var o providers.Options
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {

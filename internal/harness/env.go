@@ -145,7 +145,7 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	if env.exporter, err = exporters.New(o.Exporter, append([]exporters.Option{exporters.WithLogger(o.Log)}, o.ExporterOptions...)...); err != nil {
 		return env, err
 	}
-	if env.Cluster, err = cluster.New(ctx, clusterName, append([]cluster.Option{cluster.WithLogger(o.Log)}, o.ClusterOptions...)...); err != nil {
+	if env.Cluster, err = cluster.New(clusterName, append([]cluster.Option{cluster.WithLogger(o.Log)}, o.ClusterOptions...)...); err != nil {
 		return env, err
 	}
 	// Known before any later error: Down must never stop a cluster it
@@ -168,7 +168,7 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 		osOpts = append(osOpts, opensearch.WithNetwork("kind"))
 	}
 	env.OpenSearchKind = osName
-	if env.OpenSearch, err = opensearch.New(ctx, osName, osOpts...); err != nil {
+	if env.OpenSearch, err = opensearch.New(osName, osOpts...); err != nil {
 		return env, err
 	}
 

@@ -121,7 +121,7 @@ func apply(opts []Option) (providers.Options, error) {
 
 // New returns the named provider ("auto" is resolved before, by
 // harness.Choose: one policy for the cluster and OpenSearch).
-func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
+func New(name string, opts ...Option) (Provider, error) {
 	o, err := apply(opts)
 	if err != nil {
 		return nil, err

@@ -36,7 +36,7 @@ type options struct {
 
 func (o *options) provider(ctx context.Context, log *slog.Logger) (cluster.Provider, error) {
 	name, _ := harness.Choose(ctx, o.cluster, opensearch.Local, log)
-	return cluster.New(ctx, name,
+	return cluster.New(name,
 		cluster.WithName(o.name), cluster.WithConfigFile(o.configFile), cluster.WithKubeconfig(o.kubeconfig, o.context),
 		cluster.WithNodes(o.nodes), cluster.WithBinary(o.binary), cluster.WithLogger(log), cluster.WithDetach(true))
 }
@@ -129,7 +129,7 @@ func openSearchUp(ctx context.Context, log *slog.Logger, envDir string) (string,
 		log.Info("reusing running OpenSearch", "url", url)
 		return url, nil
 	}
-	p, err := opensearch.New(ctx, opensearch.Local, opensearch.WithDir(dir), opensearch.WithDetach(true), opensearch.WithLogger(log))
+	p, err := opensearch.New(opensearch.Local, opensearch.WithDir(dir), opensearch.WithDetach(true), opensearch.WithLogger(log))
 	if err != nil {
 		return "", err
 	}

@@ -76,7 +76,7 @@ func TestInstallAndUninstallTheChart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	c, err := cluster.New(ctx, cluster.Local, cluster.WithDir(dir))
+	c, err := cluster.New(cluster.Local, cluster.WithDir(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
