@@ -26,6 +26,7 @@ import (
 
 	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/harness"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
@@ -52,6 +53,7 @@ type suite struct {
 }
 
 func TestMain(m *testing.M) {
+	opensearch.ConfigureTestcontainers()    // as main does
 	flags.Register(flag.CommandLine, false) // e2e-framework owns --kubeconfig and --context
 	outputs.Register(flag.CommandLine)
 	cfg, err := envconf.NewFromFlags()

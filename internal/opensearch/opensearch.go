@@ -108,6 +108,12 @@ type Process interface{ Pid() int }
 // removes those whose process is gone.
 const ContainerOwnerLabel = container.OwnerLabel
 
+// ConfigureTestcontainers sets what testcontainers-go reads process-wide
+// (its reaper, off unless TESTCONTAINERS_RYUK_DISABLED says otherwise, and
+// its global logger, silenced): main and TestMain call it once, before any
+// container starts; no provider sets process-wide state.
+func ConfigureTestcontainers() { container.ConfigureProcess() }
+
 func apply(opts []Option) (providers.Options, error) {
 	var o providers.Options
 	for _, opt := range opts {

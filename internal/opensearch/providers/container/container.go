@@ -109,14 +109,12 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 			return nil, fmt.Errorf("%s cannot be pulled and building one here failed: %w; load an image and pass --opensearch-image", official, err)
 		}
 	}
-	// testcontainers' reaper is an image too. Without it, what a killed
-	// run leaves is removed by the next (removeOrphans).
-	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" && !pullable {
-		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	// testcontainers' reaper is an image too; ConfigureProcess turns it
+	// off, and what a killed run leaves is removed by the next
+	// (removeOrphans).
+	if !pullable && !testcontainers.ReadConfig().Config.RyukDisabled {
+		return nil, fmt.Errorf("testcontainers' reaper is on but its image cannot be pulled: no image registry answers (%s); set %s=true", engine.RegistryURL, ryukDisabled)
 	}
-	// The engine banner is printed through the library's default logger,
-	// not the request's.
-	tclog.SetDefault(debugLog{p.o.Log})
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: Request(p.o),
 		Started:          true,
@@ -152,6 +150,29 @@ func (p *provider) Stop(ctx context.Context) error {
 	err := p.c.Terminate(ctx)
 	p.c = nil
 	return err
+}
+
+// ryukDisabled is the environment variable that turns testcontainers'
+// reaper off.
+const ryukDisabled = "TESTCONTAINERS_RYUK_DISABLED"
+
+// ConfigureProcess sets, once and before any container starts, what
+// testcontainers-go v0.45 reads process-wide rather than per container;
+// main and TestMain call it (through opensearch.ConfigureTestcontainers).
+//
+// The reaper setting is read once per process from
+// TESTCONTAINERS_RYUK_DISABLED or ~/.testcontainers.properties: there is no
+// per-request option (ContainerRequest.SkipReaper is deprecated and
+// ignored). The reaper is an image that cannot be pulled where no registry
+// answers, and Start removes what a killed run left (OwnerLabel), so it is
+// turned off unless the variable is set. The engine banner is printed
+// through the library's global logger, not the request's: that logger is
+// silenced; each container's own lines still reach our log at debug.
+func ConfigureProcess() {
+	if os.Getenv(ryukDisabled) == "" {
+		os.Setenv(ryukDisabled, "true")
+	}
+	tclog.SetDefault(tclog.NewNoopLogger())
 }
 
 // debugLog puts testcontainers' progress lines in our log, at debug: a

@@ -78,3 +78,17 @@ esac`, host, os.Getpid(), removed))
 		t.Fatalf("removed %q, want only dead1", got)
 	}
 }
+
+// The front end turns the reaper off unless the user said otherwise.
+func TestConfigureProcessTurnsTheReaperOffUnlessSet(t *testing.T) {
+	t.Setenv(ryukDisabled, "")
+	ConfigureProcess()
+	if got := os.Getenv(ryukDisabled); got != "true" {
+		t.Errorf("unset: %s=%q, want true", ryukDisabled, got)
+	}
+	t.Setenv(ryukDisabled, "false")
+	ConfigureProcess()
+	if got := os.Getenv(ryukDisabled); got != "false" {
+		t.Errorf("set by the user: %s=%q, want it kept", ryukDisabled, got)
+	}
+}
