@@ -10,10 +10,10 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/eventcheck/eventcheck/internal/cluster/providers"
-	"github.com/eventcheck/eventcheck/internal/cluster/providers/kind"
-	"github.com/eventcheck/eventcheck/internal/cluster/providers/kubeconfig"
-	"github.com/eventcheck/eventcheck/internal/cluster/providers/local"
+	"github.com/eventcheck/eventcheck/internal/cluster/internal/providers"
+	"github.com/eventcheck/eventcheck/internal/cluster/internal/providers/kind"
+	"github.com/eventcheck/eventcheck/internal/cluster/internal/providers/kubeconfig"
+	"github.com/eventcheck/eventcheck/internal/cluster/internal/providers/local"
 	"github.com/eventcheck/eventcheck/internal/engine"
 )
 

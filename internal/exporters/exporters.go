@@ -9,11 +9,11 @@ import (
 
 	"github.com/google/shlex"
 
-	"github.com/eventcheck/eventcheck/internal/exporters/providers"
-	"github.com/eventcheck/eventcheck/internal/exporters/providers/builtin"
-	"github.com/eventcheck/eventcheck/internal/exporters/providers/existing"
-	"github.com/eventcheck/eventcheck/internal/exporters/providers/helm"
-	"github.com/eventcheck/eventcheck/internal/exporters/providers/process"
+	"github.com/eventcheck/eventcheck/internal/exporters/internal/providers"
+	"github.com/eventcheck/eventcheck/internal/exporters/internal/providers/builtin"
+	"github.com/eventcheck/eventcheck/internal/exporters/internal/providers/existing"
+	"github.com/eventcheck/eventcheck/internal/exporters/internal/providers/helm"
+	"github.com/eventcheck/eventcheck/internal/exporters/internal/providers/process"
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
 )
 

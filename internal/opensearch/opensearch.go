@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers/url"
+	"github.com/eventcheck/eventcheck/internal/opensearch/internal/providers"
+	"github.com/eventcheck/eventcheck/internal/opensearch/internal/providers/container"
+	"github.com/eventcheck/eventcheck/internal/opensearch/internal/providers/local"
+	"github.com/eventcheck/eventcheck/internal/opensearch/internal/providers/url"
 )
 
 type (
