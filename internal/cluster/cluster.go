@@ -1,6 +1,7 @@
 // Package cluster is the one entry point to a Kubernetes cluster for
 // eventcheck: pick a provider by name (kind, local, kubeconfig, or auto) and
-// configure it with options.
+// configure it with options. The backends, one package each under
+// internal/providers, are private to it.
 package cluster
 
 import (

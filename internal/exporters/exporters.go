@@ -1,6 +1,7 @@
 // Package exporters is the one entry point to the events exporter under
-// test: pick a backend by name (builtin, process, existing) and configure
-// it with options, as package cluster does for clusters.
+// test: pick a backend by name (builtin, helm, process, existing) and
+// configure it with options, as package cluster does for clusters. The
+// backends, one package each under internal/providers, are private to it.
 package exporters
 
 import (

@@ -71,7 +71,7 @@ type Options struct {
 	ClusterOptions []cluster.Option
 	OpenSearch     string // OpenSearch provider name (auto, container, local, url)
 	OSOptions      []opensearch.Option
-	// Exporter is the exporter under test (builtin, process, existing).
+	// Exporter is the exporter under test (builtin, helm, process, existing).
 	Exporter        string
 	ExporterOptions []exporters.Option
 	// RequireRunning fails Up unless the cluster is already running.

@@ -1,6 +1,7 @@
 // Package opensearch is the one entry point to an OpenSearch for eventcheck:
 // pick a provider by name (local, container, url, or auto) and configure it
-// with options.
+// with options. The backends, one package each under internal/providers,
+// are private to it.
 package opensearch
 
 import (
