@@ -10,9 +10,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// LoadConfig reads a kind cluster config strictly, so a typo is reported
+// loadConfig reads a kind cluster config strictly, so a typo is reported
 // here with the file name rather than by kind halfway through a create.
-func LoadConfig(path string) (*v1alpha4.Cluster, error) {
+func loadConfig(path string) (*v1alpha4.Cluster, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read kind config: %w", err)
@@ -27,8 +27,8 @@ func LoadConfig(path string) (*v1alpha4.Cluster, error) {
 	return &c, nil
 }
 
-// DefaultConfig is the built-in kind config (kind-config.yaml, embedded).
-func DefaultConfig() (*v1alpha4.Cluster, error) {
+// defaultConfig is the built-in kind config (kind-config.yaml, embedded).
+func defaultConfig() (*v1alpha4.Cluster, error) {
 	var c v1alpha4.Cluster
 	if err := yaml.UnmarshalStrict(eventcheck.KindConfig, &c); err != nil {
 		return nil, fmt.Errorf("built-in kind config: %w", err)
@@ -36,10 +36,10 @@ func DefaultConfig() (*v1alpha4.Cluster, error) {
 	return &c, nil
 }
 
-// SchedulableNodes counts the nodes workloads can land on: every worker,
+// schedulableNodes counts the nodes workloads can land on: every worker,
 // and control-plane nodes whose kubeadm patch clears the control-plane
 // taint (kind keeps that taint whenever there are workers).
-func SchedulableNodes(c *v1alpha4.Cluster) (int, error) {
+func schedulableNodes(c *v1alpha4.Cluster) (int, error) {
 	if len(c.Nodes) == 0 {
 		return 1, nil // kind's default: one untainted control plane
 	}

@@ -29,11 +29,11 @@ func writeConfig(t *testing.T, body string) string {
 // The repository's kind-config.yaml must give the workshop's three
 // schedulable nodes, or scenario-c's message changes.
 func TestRepositoryConfigHasThreeSchedulableNodes(t *testing.T) {
-	cfg, err := LoadConfig(filepath.Join("..", "..", "..", "..", "..", "kind-config.yaml"))
+	cfg, err := loadConfig(filepath.Join("..", "..", "..", "..", "..", "kind-config.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := SchedulableNodes(cfg)
+	n, err := schedulableNodes(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,16 +79,16 @@ nodes:
 `, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := LoadConfig(writeConfig(t, tc.body))
+			cfg, err := loadConfig(writeConfig(t, tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := SchedulableNodes(cfg)
+			got, err := schedulableNodes(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got != tc.want {
-				t.Fatalf("SchedulableNodes = %d, want %d", got, tc.want)
+				t.Fatalf("schedulableNodes = %d, want %d", got, tc.want)
 			}
 		})
 	}
@@ -104,7 +104,7 @@ func TestLoadConfigErrorsNameTheFile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, tc.body)
-			_, err := LoadConfig(path)
+			_, err := loadConfig(path)
 			if err == nil {
 				t.Fatal("want error")
 			}
@@ -113,7 +113,7 @@ func TestLoadConfigErrorsNameTheFile(t *testing.T) {
 			}
 		})
 	}
-	if _, err := LoadConfig("/does/not/exist.yaml"); err == nil || !strings.Contains(err.Error(), "/does/not/exist.yaml") {
+	if _, err := loadConfig("/does/not/exist.yaml"); err == nil || !strings.Contains(err.Error(), "/does/not/exist.yaml") {
 		t.Fatalf("missing file error = %v", err)
 	}
 }
@@ -161,11 +161,11 @@ func TestUpWithoutEngineIsAClearBoundedError(t *testing.T) {
 // Without a config file (a workshop's own CI), kind still gets three
 // schedulable nodes.
 func TestBuiltInConfigHasThreeSchedulableNodes(t *testing.T) {
-	cfg, err := DefaultConfig()
+	cfg, err := defaultConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := SchedulableNodes(cfg); err != nil || n != 3 {
+	if n, err := schedulableNodes(cfg); err != nil || n != 3 {
 		t.Fatalf("built-in config: %d schedulable nodes (%v), want 3", n, err)
 	}
 }

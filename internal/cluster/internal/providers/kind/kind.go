@@ -40,7 +40,7 @@ type provider struct {
 func New(o providers.Options) (providers.Provider, error) {
 	o.Defaults()
 	if o.ConfigFile != "" {
-		cfg, err := LoadConfig(o.ConfigFile)
+		cfg, err := loadConfig(o.ConfigFile)
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +125,7 @@ func (p *provider) Up(ctx context.Context) error {
 		// Outside this repository (a workshop's own CI) there is no
 		// kind-config.yaml: use the built-in one, so scenario-c still reads
 		// "0/3 nodes are available" as in the workshop.
-		cfg, err := DefaultConfig()
+		cfg, err := defaultConfig()
 		if err != nil {
 			return err
 		}

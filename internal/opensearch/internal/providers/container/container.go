@@ -44,9 +44,9 @@ func New(o providers.Options) (providers.Provider, error) {
 	return &provider{o: o}, nil
 }
 
-// Request is the container we run; a function of the options so it can be
+// request is the container we run; a function of the options so it can be
 // checked without an engine.
-func Request(o providers.Options) testcontainers.ContainerRequest {
+func request(o providers.Options) testcontainers.ContainerRequest {
 	req := testcontainers.ContainerRequest{
 		Image:        cmp.Or(o.Image, "opensearchproject/opensearch:"+o.Version),
 		Labels:       map[string]string{OwnerLabel: owner()},
@@ -95,7 +95,7 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 	}
 	removeOrphans(ctx, e, p.o.Log)
 	pullable := engine.RegistryAnswers(ctx)
-	if official := Request(p.o).Image; p.o.Image == "" && !pullable && len(e.Missing(ctx, official)) > 0 {
+	if official := request(p.o).Image; p.o.Image == "" && !pullable && len(e.Missing(ctx, official)) > 0 {
 		p.o.Log.Info("the OpenSearch image cannot be pulled (no registry answers): using one built here (cached by content)", "instead of", official)
 		b, err := images.New(ctx, "", p.o.Log)
 		if err != nil {
@@ -116,7 +116,7 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 		return nil, fmt.Errorf("testcontainers' reaper is on but its image cannot be pulled: no image registry answers (%s); set %s=true", engine.RegistryURL, ryukDisabled)
 	}
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-		ContainerRequest: Request(p.o),
+		ContainerRequest: request(p.o),
 		Started:          true,
 		Logger:           debugLog{p.o.Log},
 	})
@@ -124,7 +124,7 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 		if c != nil {
 			_ = c.Terminate(context.Background())
 		}
-		return nil, fmt.Errorf("failed to start OpenSearch container %s: %w", Request(p.o).Image, err)
+		return nil, fmt.Errorf("failed to start OpenSearch container %s: %w", request(p.o).Image, err)
 	}
 	p.c = c
 	endpoint, err := c.PortEndpoint(ctx, "9200/tcp", "http")
@@ -139,7 +139,7 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 	if err := providers.WaitHealthy(ctx, client, nil); err != nil {
 		return nil, err
 	}
-	p.o.Log.Info("OpenSearch container healthy", "image", Request(p.o).Image, "url", endpoint, "network", p.o.Network)
+	p.o.Log.Info("OpenSearch container healthy", "image", request(p.o).Image, "url", endpoint, "network", p.o.Network)
 	return &providers.Instance{Endpoint: ep, NetworkEndpoint: networkEndpoint(p.o, ep), Client: client}, nil
 }
 

@@ -23,7 +23,7 @@ func TestRequestIsASingleInsecureNodeOnKindsNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := Request(p.(*provider).o)
+	req := request(p.(*provider).o)
 	if req.Image != "opensearchproject/opensearch:"+pins.OpenSearchImageVersion {
 		t.Errorf("image %s", req.Image)
 	}
@@ -49,7 +49,7 @@ func TestRequestIsASingleInsecureNodeOnKindsNetwork(t *testing.T) {
 	if len(req.ExposedPorts) != 1 || req.ExposedPorts[0] != "9200/tcp" {
 		t.Errorf("ports %v", req.ExposedPorts)
 	}
-	if Request(providers.Options{Heap: "1g"}).Networks != nil {
+	if request(providers.Options{Heap: "1g"}).Networks != nil {
 		t.Error("no network requested, but one is set")
 	}
 }

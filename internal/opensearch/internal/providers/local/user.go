@@ -10,9 +10,9 @@ import (
 	"syscall"
 )
 
-// SystemUser runs OpenSearch when we are root: OpenSearch refuses to run
+// systemUser runs OpenSearch when we are root: OpenSearch refuses to run
 // as root and no setting overrides that.
-const SystemUser = "eventcheck-opensearch"
+const systemUser = "eventcheck-opensearch"
 
 // runAs is the identity the JVM runs as; nil means the current user.
 type runAs struct {
@@ -26,21 +26,21 @@ func ensureUser() (*runAs, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
 	}
-	u, err := user.Lookup(SystemUser)
+	u, err := user.Lookup(systemUser)
 	if err != nil {
 		out, cerr := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-			"--shell", "/usr/sbin/nologin", "--user-group", SystemUser).CombinedOutput()
+			"--shell", "/usr/sbin/nologin", "--user-group", systemUser).CombinedOutput()
 		// Another process (a parallel test package) may have created it.
-		if u, err = user.Lookup(SystemUser); err != nil {
+		if u, err = user.Lookup(systemUser); err != nil {
 			if cerr != nil {
-				return nil, fmt.Errorf("OpenSearch cannot run as root and creating the system user %s failed: %v: %s; create it (useradd --system %s) or run as a non-root user", SystemUser, cerr, out, SystemUser)
+				return nil, fmt.Errorf("OpenSearch cannot run as root and creating the system user %s failed: %v: %s; create it (useradd --system %s) or run as a non-root user", systemUser, cerr, out, systemUser)
 			}
 			return nil, err
 		}
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	return &runAs{name: SystemUser, uid: uid, gid: gid}, nil
+	return &runAs{name: systemUser, uid: uid, gid: gid}, nil
 }
 
 func (r *runAs) credential() *syscall.Credential {
