@@ -40,10 +40,10 @@ e2e: localcluster
 
 ## bench: speed and memory figures (printed, never asserted)
 bench: localcluster
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cluster/providers/local/ ./internal/opensearch/providers/local/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cluster/internal/providers/local/ ./internal/opensearch/internal/providers/local/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./exporter/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/session/
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/images/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/images/ ./internal/opensearch/internal/providers/container/
 
 ## drills: the exporter's fault drills at scale: 10,000 events each, with
 ## OpenSearch stopped 30 s, the exporter killed, the API connection cut and

@@ -26,6 +26,7 @@ import (
 
 	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/harness"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 	"github.com/eventcheck/eventcheck/internal/session"
 )
@@ -45,6 +46,7 @@ var (
 type sessionKey struct{}
 
 func TestMain(m *testing.M) {
+	opensearch.ConfigureTestcontainers()    // as main does
 	flags.Register(flag.CommandLine, false) // e2e-framework owns --kubeconfig and --context
 	outputs.Register(flag.CommandLine)
 	cfg, err := envconf.NewFromFlags()

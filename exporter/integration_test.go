@@ -71,7 +71,7 @@ func setup(m *testing.M) int {
 	}
 	env.tmp = tmp
 
-	c, err := cluster.New(ctx, cluster.Local, cluster.WithDir(filepath.Join(tmp, "cluster")))
+	c, err := cluster.New(cluster.Local, cluster.WithDir(filepath.Join(tmp, "cluster")))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func setup(m *testing.M) int {
 	if err != nil {
 		log.Fatal(err)
 	}
-	env.server, err = opensearch.New(ctx, opensearch.Local, opensearch.WithDir(filepath.Join(tmp, "opensearch")), opensearch.WithPort(port))
+	env.server, err = opensearch.New(opensearch.Local, opensearch.WithDir(filepath.Join(tmp, "opensearch")), opensearch.WithPort(port))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/eventcheck/eventcheck/internal/eventindex"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 	"github.com/eventcheck/eventcheck/internal/procstat"
 )
 
@@ -215,7 +216,7 @@ func waitSearchable(b testing.TB, ns string, want int, timeout time.Duration) {
 // openSearchPids is the local OpenSearch's process and its children (the
 // JVM runs under a wrapper that switches user).
 func openSearchPids() []int {
-	p, ok := env.server.(interface{ Pid() int })
+	p, ok := env.server.(opensearch.Process)
 	if !ok || p.Pid() == 0 {
 		return nil
 	}

@@ -9,9 +9,11 @@ import (
 	"syscall"
 
 	"github.com/eventcheck/eventcheck/internal/cli"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
 
 func main() {
+	opensearch.ConfigureTestcontainers()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -17,7 +17,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/harness"
-	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
 
 func eventcheck(t *testing.T, ctx context.Context, args ...string) (int, string) {
@@ -333,7 +333,7 @@ func TestReuseWithoutOpenSearchLeavesTheClusterAlone(t *testing.T) {
 	if code, out := te.cli(t, ctx, "env", "up"); code != 0 {
 		t.Fatalf("env up: exit %d\n%s", code, out)
 	}
-	if err := oslocal.StopDetached(te.openSearchDir()); err != nil {
+	if err := opensearch.StopDetached(te.openSearchDir()); err != nil {
 		t.Fatal(err)
 	}
 	code, out := te.cli(t, ctx, "run", "--reuse", "--cluster", "local")
@@ -352,7 +352,7 @@ func TestReuseWithoutOpenSearchLeavesTheClusterAlone(t *testing.T) {
 // the reason OpenSearch gave the exporter.
 func lostEventsFailTheRun(t *testing.T, ctx context.Context, te testEnv) {
 	t.Helper()
-	url, _, ok := oslocal.Detached(te.openSearchDir())
+	url, ok := opensearch.Detached(te.openSearchDir())
 	if !ok {
 		t.Fatal("no OpenSearch from env up")
 	}

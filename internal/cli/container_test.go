@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/eventcheck/eventcheck/internal/engine"
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 	"github.com/eventcheck/eventcheck/internal/report"
 )
 
@@ -45,7 +45,7 @@ func TestStoryWithAnOpenSearchContainer(t *testing.T) {
 		t.Fatalf("report: cluster %s, OpenSearch %s, passed %v, %d results", rep.Cluster, rep.OpenSearch, rep.Passed, len(rep.Results))
 	}
 	host, _ := os.Hostname()
-	left, err := exec.Command(e.Binary, "ps", "--all", "--quiet", "--filter", "label="+container.OwnerLabel+"="+host+"/"+strconv.Itoa(os.Getpid())).Output()
+	left, err := exec.Command(e.Binary, "ps", "--all", "--quiet", "--filter", "label="+opensearch.ContainerOwnerLabel+"="+host+"/"+strconv.Itoa(os.Getpid())).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
-	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
 
 // The content's own exporter config is what runs, with any exporter under
@@ -37,7 +37,7 @@ func TestContentRunsAsItShips(t *testing.T) {
 		}
 	})
 	t.Run("an exporter already installed is read where its config writes", func(t *testing.T) {
-		url, _, ok := oslocal.Detached(te.openSearchDir())
+		url, ok := opensearch.Detached(te.openSearchDir())
 		if !ok {
 			t.Fatal("no OpenSearch from env up")
 		}

@@ -1,6 +1,7 @@
 // Package cluster is the one entry point to a Kubernetes cluster for
 // eventcheck: pick a provider by name (kind, local, kubeconfig, or auto) and
-// configure it with options.
+// configure it with options. The backends, one package each under
+// internal/providers, are private to it.
 package cluster
 
 import (
@@ -10,10 +11,10 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/eventcheck/eventcheck/internal/cluster/providers"
-	"github.com/eventcheck/eventcheck/internal/cluster/providers/kind"
-	"github.com/eventcheck/eventcheck/internal/cluster/providers/kubeconfig"
-	"github.com/eventcheck/eventcheck/internal/cluster/providers/local"
+	"github.com/eventcheck/eventcheck/internal/cluster/internal/providers"
+	"github.com/eventcheck/eventcheck/internal/cluster/internal/providers/kind"
+	"github.com/eventcheck/eventcheck/internal/cluster/internal/providers/kubeconfig"
+	"github.com/eventcheck/eventcheck/internal/cluster/internal/providers/local"
 	"github.com/eventcheck/eventcheck/internal/engine"
 )
 
@@ -22,10 +23,6 @@ type Provider = providers.Provider
 
 // ErrNotSupported is returned by operations a provider cannot do.
 var ErrNotSupported = providers.ErrNotSupported
-
-// Runner is a provider that can tell whether its cluster already runs
-// (one `eventcheck env up` started, for instance).
-type Runner interface{ Running() bool }
 
 // Provider names.
 const (
@@ -94,7 +91,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // New returns the named provider ("auto" is resolved before, by
 // harness.Choose: one policy for the cluster and OpenSearch).
-func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
+func New(name string, opts ...Option) (Provider, error) {
 	var o providers.Options
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -137,6 +134,20 @@ func Detect(ctx context.Context, images ...string) (name, reason string) {
 		}
 	}
 	return Kind, fmt.Sprintf("%s engine %s answers", eng.Binary, eng.Version)
+}
+
+// BuildLocalcluster compiles the localcluster module in src (a source
+// tree's localcluster/) into the binary out; go build skips the link when
+// out is up to date.
+func BuildLocalcluster(ctx context.Context, src, out string, log *slog.Logger) error {
+	return local.Build(ctx, src, out, log)
+}
+
+// BuildInstalledLocalcluster builds the localcluster module of this
+// eventcheck's own module version (an installed CLI, outside the source
+// tree) into a cache directory and returns the binary's path.
+func BuildInstalledLocalcluster(ctx context.Context, log *slog.Logger) (string, error) {
+	return local.BuildInstalled(ctx, log)
 }
 
 // IsNotSupported reports whether err says an operation is not supported.

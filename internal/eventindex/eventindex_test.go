@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	}
 	ctx := context.Background()
-	server, err := opensearch.New(ctx, opensearch.Local)
+	server, err := opensearch.New(opensearch.Local)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	viaURL, err := opensearch.New(ctx, opensearch.URL, opensearch.WithEndpoint(inst.Endpoint))
+	viaURL, err := opensearch.New(opensearch.URL, opensearch.WithEndpoint(inst.Endpoint))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 // Package exporters is the one entry point to the events exporter under
-// test: pick a backend by name (builtin, process, existing) and configure
-// it with options, as package cluster does for clusters.
+// test: pick a backend by name (builtin, helm, process, existing) and
+// configure it with options, as package cluster does for clusters. The
+// backends, one package each under internal/providers, are private to it.
 package exporters
 
 import (
@@ -9,11 +10,11 @@ import (
 
 	"github.com/google/shlex"
 
-	"github.com/eventcheck/eventcheck/internal/exporters/providers"
-	"github.com/eventcheck/eventcheck/internal/exporters/providers/builtin"
-	"github.com/eventcheck/eventcheck/internal/exporters/providers/existing"
-	"github.com/eventcheck/eventcheck/internal/exporters/providers/helm"
-	"github.com/eventcheck/eventcheck/internal/exporters/providers/process"
+	"github.com/eventcheck/eventcheck/internal/exporters/internal/providers"
+	"github.com/eventcheck/eventcheck/internal/exporters/internal/providers/builtin"
+	"github.com/eventcheck/eventcheck/internal/exporters/internal/providers/existing"
+	"github.com/eventcheck/eventcheck/internal/exporters/internal/providers/helm"
+	"github.com/eventcheck/eventcheck/internal/exporters/internal/providers/process"
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
 )
 

@@ -18,7 +18,7 @@ import (
 	"helm.sh/helm/v4/pkg/strvals"
 
 	"github.com/eventcheck/eventcheck/exporter/config"
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 	"github.com/eventcheck/eventcheck/internal/yamlpos"
 )
 
@@ -189,7 +189,7 @@ func (v *Values) KeyedByUID(def bool) bool {
 // Endpoint is how the exporter reaches OpenSearch; PasswordFile, when set,
 // is written instead of the password (for exporters that read one).
 type Endpoint struct {
-	providers.Endpoint
+	opensearch.Endpoint
 	PasswordFile string
 }
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
+	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
 
 const workshop = `config:
@@ -59,7 +59,7 @@ func TestForEndpointReplacesOnlyTheEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep := Endpoint{Endpoint: providers.Endpoint{URL: "http://127.0.0.1:9200", Password: "pw"}, PasswordFile: "/secret/password"}
+	ep := Endpoint{Endpoint: opensearch.Endpoint{URL: "http://127.0.0.1:9200", Password: "pw"}, PasswordFile: "/secret/password"}
 	ep.TLS.InsecureSkipVerify = false
 	out, err := v.ForEndpoint(ep)
 	if err != nil {

@@ -21,8 +21,6 @@ import (
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/exporters"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
-	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 )
 
 // OpenSearchEnvDir is where `eventcheck env up` keeps its OpenSearch:
@@ -72,7 +70,7 @@ type Options struct {
 	ClusterOptions []cluster.Option
 	OpenSearch     string // OpenSearch provider name (auto, container, local, url)
 	OSOptions      []opensearch.Option
-	// Exporter is the exporter under test (builtin, process, existing).
+	// Exporter is the exporter under test (builtin, helm, process, existing).
 	Exporter        string
 	ExporterOptions []exporters.Option
 	// RequireRunning fails Up unless the cluster is already running.
@@ -146,19 +144,19 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	if env.exporter, err = exporters.New(o.Exporter, append([]exporters.Option{exporters.WithLogger(o.Log)}, o.ExporterOptions...)...); err != nil {
 		return env, err
 	}
-	if env.Cluster, err = cluster.New(ctx, clusterName, append([]cluster.Option{cluster.WithLogger(o.Log)}, o.ClusterOptions...)...); err != nil {
+	if env.Cluster, err = cluster.New(clusterName, append([]cluster.Option{cluster.WithLogger(o.Log)}, o.ClusterOptions...)...); err != nil {
 		return env, err
 	}
 	// Known before any later error: Down must never stop a cluster it
 	// did not start (one from `eventcheck env up`).
-	if r, ok := env.Cluster.(cluster.Runner); ok && r.Running() {
+	if env.Cluster.Running(ctx) {
 		env.ReusedCluster = true
 	} else if o.RequireRunning {
 		return env, fmt.Errorf("--reuse: no %s cluster is running; start one with `eventcheck env up --cluster %s`", clusterName, clusterName)
 	}
 	osOpts := append([]opensearch.Option{opensearch.WithLogger(o.Log)}, o.OSOptions...)
 	if o.ReuseOpenSearch {
-		url, _, ok := oslocal.Detached(OpenSearchEnvDir(o.EnvDir))
+		url, ok := opensearch.Detached(OpenSearchEnvDir(o.EnvDir))
 		if !ok {
 			return env, fmt.Errorf("--reuse: no OpenSearch from `eventcheck env up` is running (looked in %s); start the environment with `eventcheck env up`", OpenSearchEnvDir(o.EnvDir))
 		}
@@ -169,7 +167,7 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 		osOpts = append(osOpts, opensearch.WithNetwork("kind"))
 	}
 	env.OpenSearchKind = osName
-	if env.OpenSearch, err = opensearch.New(ctx, osName, osOpts...); err != nil {
+	if env.OpenSearch, err = opensearch.New(osName, osOpts...); err != nil {
 		return env, err
 	}
 
@@ -214,7 +212,7 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	}
 	t := exporters.Target{ClusterKind: clusterName, REST: env.REST, Kube: env.Kube, Kubeconfig: env.Cluster.Kubeconfig(),
 		LoadImageArchive: env.Cluster.LoadImageArchive, Endpoint: env.Instance.Endpoint,
-		PodEndpoint: podEndpoint(clusterName, env.OpenSearchKind, env.Instance.Endpoint), Client: env.Instance.Client}
+		PodEndpoint: podEndpoint(env.Instance), Client: env.Instance.Client}
 	if env.Exporter, err = env.exporter.Start(ctx, t); err != nil {
 		return env, fmt.Errorf("exporter (%s): %w", cmp.Or(o.Exporter, exporters.Builtin), err)
 	}
@@ -222,14 +220,14 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	return env, nil
 }
 
-// podEndpoint is OpenSearch as pods in the cluster reach it: on kind, an
-// OpenSearch container by its alias on kind's network; otherwise as this
-// machine does.
-func podEndpoint(clusterKind, openSearchKind string, ep opensearch.Endpoint) opensearch.Endpoint {
-	if clusterKind == cluster.Kind && openSearchKind == opensearch.Container {
-		ep.URL = "http://" + container.NetworkAlias + ":9200"
+// podEndpoint is OpenSearch as pods in the cluster reach it: on the
+// container network it joined for them (kind's, with a container), else as
+// this machine does.
+func podEndpoint(inst *opensearch.Instance) opensearch.Endpoint {
+	if inst.NetworkEndpoint != nil {
+		return *inst.NetworkEndpoint
 	}
-	return ep
+	return inst.Endpoint
 }
 
 // Down stops the exporter, OpenSearch and the cluster (each only if it was

@@ -7,43 +7,7 @@ import (
 	"time"
 
 	"github.com/eventcheck/eventcheck/internal/engine"
-	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
 )
-
-// BenchmarkOpenSearchImage builds the base and OpenSearch images cold (it
-// removes them first; the distribution stays cached) and again warm.
-func BenchmarkOpenSearchImage(b *testing.B) {
-	ctx := context.Background()
-	bld := benchBuilder(b)
-	o := osproviders.Options{Version: "2.19.6"}
-	var baseCold, osCold, warm time.Duration
-	for b.Loop() {
-		if ref, err := bld.OpenSearch(ctx, o); err == nil {
-			base, _ := bld.Base(ctx)
-			_ = exec.Command(bld.engine.Binary, "rmi", ref, base).Run()
-		}
-		start := time.Now()
-		if _, err := bld.Base(ctx); err != nil {
-			b.Fatal(err)
-		}
-		baseCold += time.Since(start)
-		start = time.Now()
-		if _, err := bld.OpenSearch(ctx, o); err != nil {
-			b.Fatal(err)
-		}
-		osCold += time.Since(start)
-		start = time.Now()
-		if _, err := bld.OpenSearch(ctx, o); err != nil {
-			b.Fatal(err)
-		}
-		warm += time.Since(start)
-	}
-	n := float64(b.N)
-	b.ReportMetric(baseCold.Seconds()/n, "s-base-image-cold")
-	b.ReportMetric(osCold.Seconds()/n, "s-opensearch-image-cold")
-	b.ReportMetric(warm.Seconds()/n, "s-both-warm")
-	b.ReportMetric(0, "ns/op")
-}
 
 // BenchmarkKindNodeImage builds the kind node image with the image removed
 // first (the Go build cache stays warm: `make localcluster` fills it with

@@ -24,8 +24,6 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/engine"
 	"github.com/eventcheck/eventcheck/internal/logtail"
-	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
-	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 )
 
 //go:embed opensearch
@@ -111,13 +109,9 @@ func (b *Builder) Base(ctx context.Context) (string, error) {
 
 // OpenSearch returns an image that the container provider runs as it
 // would run the official one (single node by environment, port 9200,
-// health green), built from Base and the integration-test distribution of
-// o.Version that the local provider fetches.
-func (b *Builder) OpenSearch(ctx context.Context, o osproviders.Options) (string, error) {
-	home, version, err := oslocal.Distribution(ctx, o)
-	if err != nil {
-		return "", err
-	}
+// health green), built from Base and the unpacked integration-test
+// distribution of this version in home.
+func (b *Builder) OpenSearch(ctx context.Context, home, version string) (string, error) {
 	base, err := b.Base(ctx)
 	if err != nil {
 		return "", err

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eventcheck/eventcheck/internal/cluster/providers/local"
 	"github.com/eventcheck/eventcheck/internal/engine"
+	"github.com/eventcheck/eventcheck/internal/pins"
 )
 
 //go:embed kindnode
@@ -23,15 +23,14 @@ var kindnode embed.FS
 // versions the localcluster module pins (kubeadm names the image tags), the
 // rest from their own modules at the versions kind's base image uses.
 const (
-	KubernetesVersion = local.KubernetesVersion
-	etcdTag           = "3.7.0-0"
-	pauseTag          = "3.10.2"
-	corednsVersion    = "v1.14.6"
-	containerdModule  = "github.com/containerd/containerd/v2@v2.4.2"
-	runcModule        = "github.com/opencontainers/runc@v1.4.3"
-	corednsModule     = "github.com/coredns/coredns@" + corednsVersion
-	registryModule    = "github.com/distribution/distribution/v3@v3.1.2"
-	criToolsModule    = "sigs.k8s.io/cri-tools@v1.37.0"
+	etcdTag          = "3.7.0-0"
+	pauseTag         = "3.10.2"
+	corednsVersion   = "v1.14.6"
+	containerdModule = "github.com/containerd/containerd/v2@v2.4.2"
+	runcModule       = "github.com/opencontainers/runc@v1.4.3"
+	corednsModule    = "github.com/coredns/coredns@" + corednsVersion
+	registryModule   = "github.com/distribution/distribution/v3@v3.1.2"
+	criToolsModule   = "sigs.k8s.io/cri-tools@v1.37.0"
 )
 
 // KindNode returns a kind node image for Kubernetes v1.37.2 that kind boots
@@ -42,7 +41,7 @@ const (
 // set by a small service in place of kindnetd. It needs the eventcheck
 // source tree (the localcluster module and its build cache) and root.
 func (b *Builder) KindNode(ctx context.Context) (string, error) {
-	src, ok := local.Source()
+	src, ok := pins.LocalclusterSource()
 	if !ok {
 		return "", fmt.Errorf("building the kind node image needs the eventcheck source tree (its localcluster module); run from a clone, or pass an image you have with --node-image")
 	}
@@ -55,7 +54,7 @@ func (b *Builder) KindNode(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ref := fmt.Sprintf("%s/kind-node:%s-%s", Repository, KubernetesVersion, hash(recipe, kindFiles, etcdTag, pauseTag,
+	ref := fmt.Sprintf("%s/kind-node:%s-%s", Repository, pins.KubernetesVersion, hash(recipe, kindFiles, etcdTag, pauseTag,
 		containerdModule, runcModule, corednsModule, registryModule, criToolsModule))
 	if b.has(ctx, ref) {
 		return ref, nil
@@ -92,7 +91,7 @@ func (b *Builder) KindNode(ctx context.Context) (string, error) {
 	}
 	cmd := exec.CommandContext(ctx, "bash", "-c", string(script))
 	cmd.Env = append(os.Environ(), "BIN="+bin, "KIND_FILES="+filepath.Join(kindFiles, "images", "base", "files"),
-		"FILES="+files, "WORK="+work, "ENGINE="+b.engine.Binary, "IMAGE="+ref, "K8S_VERSION="+KubernetesVersion,
+		"FILES="+files, "WORK="+work, "ENGINE="+b.engine.Binary, "IMAGE="+ref, "K8S_VERSION="+pins.KubernetesVersion,
 		"ETCD_TAG="+etcdTag, "PAUSE_TAG="+pauseTag, "COREDNS_TAG="+corednsVersion)
 	if err := runCmd(cmd); err != nil {
 		return "", fmt.Errorf("building the kind node image %s: %w", ref, err)
@@ -115,7 +114,7 @@ func buildBinaries(ctx context.Context, localcluster, work, bin string) error {
 			return err
 		}
 		if f == "go.mod" {
-			data = bytes.Replace(data, []byte("module github.com/eventcheck/eventcheck/localcluster"), []byte("module kindnode"), 1)
+			data = bytes.Replace(data, []byte("module "+pins.LocalclusterModule), []byte("module kindnode"), 1)
 		}
 		if err := os.WriteFile(filepath.Join(k8s, f), data, 0o644); err != nil {
 			return err
@@ -133,7 +132,7 @@ func buildBinaries(ctx context.Context, localcluster, work, bin string) error {
 			return err
 		}
 	}
-	ldflags := "-s -w " + local.LDFlags()
+	ldflags := "-s -w " + pins.KubernetesLDFlags
 	if err := goBuild(ctx, k8s, nil, ldflags, "", bin, "k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager",
 		"k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kube-proxy", "k8s.io/kubernetes/cmd/kubelet",
 		"k8s.io/kubernetes/cmd/kubeadm", "k8s.io/kubernetes/cmd/kubectl", "./etcd", "./pause"); err != nil {

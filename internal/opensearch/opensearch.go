@@ -1,6 +1,7 @@
 // Package opensearch is the one entry point to an OpenSearch for eventcheck:
 // pick a provider by name (local, container, url, or auto) and configure it
-// with options.
+// with options. The backends, one package each under internal/providers,
+// are private to it.
 package opensearch
 
 import (
@@ -8,10 +9,10 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers"
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers/container"
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
-	"github.com/eventcheck/eventcheck/internal/opensearch/providers/url"
+	"github.com/eventcheck/eventcheck/internal/opensearch/internal/providers"
+	"github.com/eventcheck/eventcheck/internal/opensearch/internal/providers/container"
+	"github.com/eventcheck/eventcheck/internal/opensearch/internal/providers/local"
+	"github.com/eventcheck/eventcheck/internal/opensearch/internal/providers/url"
 )
 
 type (
@@ -99,16 +100,39 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *providers.Options) error { o.Log = l; return nil }
 }
 
-// New returns the named provider ("auto" is resolved before, by
-// harness.Choose: one policy for the cluster and OpenSearch).
-func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
+// Process is a provider whose server is a process of this machine (local):
+// Pid is its process id, 0 when not running. For measurements.
+type Process interface{ Pid() int }
+
+// ContainerOwnerLabel marks the containers the container provider starts
+// with host/pid of the run that started them: a later run on the host
+// removes those whose process is gone.
+const ContainerOwnerLabel = container.OwnerLabel
+
+// ConfigureTestcontainers sets what testcontainers-go reads process-wide
+// (its reaper, off unless TESTCONTAINERS_RYUK_DISABLED says otherwise, and
+// its global logger, silenced): main and TestMain call it once, before any
+// container starts; no provider sets process-wide state.
+func ConfigureTestcontainers() { container.ConfigureProcess() }
+
+func apply(opts []Option) (providers.Options, error) {
 	var o providers.Options
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
-			return nil, err
+			return o, err
 		}
 	}
 	o.Defaults()
+	return o, nil
+}
+
+// New returns the named provider ("auto" is resolved before, by
+// harness.Choose: one policy for the cluster and OpenSearch).
+func New(name string, opts ...Option) (Provider, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return nil, err
+	}
 	switch name {
 	case Local:
 		return local.New(o)
@@ -119,3 +143,40 @@ func New(ctx context.Context, name string, opts ...Option) (Provider, error) {
 	}
 	return nil, fmt.Errorf("unknown OpenSearch provider %q: use one of %v", name, Names)
 }
+
+// Prepared is what Prepare made ready.
+type Prepared struct {
+	// Home and Version are the unpacked distribution's.
+	Home, Version string
+	// JavaHome is the JDK it runs on, of major version JavaMajor.
+	JavaHome  string
+	JavaMajor int
+}
+
+// Prepare readies the local provider without starting anything (for CI
+// set-up and offline use): it fetches and unpacks the distribution, checks
+// Java and, as root, creates the system user OpenSearch runs as. It reads
+// WithVersion, WithZip, WithJavaHome and WithLogger.
+func Prepare(ctx context.Context, opts ...Option) (Prepared, error) {
+	o, err := apply(opts)
+	if err != nil {
+		return Prepared{}, err
+	}
+	var p Prepared
+	if p.Home, p.Version, err = local.Prepare(ctx, o); err != nil {
+		return p, err
+	}
+	p.JavaHome, p.JavaMajor, err = local.FindJava(o.JavaHome)
+	return p, err
+}
+
+// Detached reports the URL of the local OpenSearch that WithDetach left
+// running with WithDir(dir), if its process is alive.
+func Detached(dir string) (url string, ok bool) {
+	url, _, ok = local.Detached(dir)
+	return url, ok
+}
+
+// StopDetached stops the local OpenSearch that WithDetach left running
+// with WithDir(dir), if any, and waits for it.
+func StopDetached(dir string) error { return local.StopDetached(dir) }

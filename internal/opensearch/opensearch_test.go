@@ -1,21 +1,19 @@
 package opensearch
 
 import (
-	"context"
 	"strings"
 	"testing"
 )
 
 func TestNewRejectsBadInput(t *testing.T) {
-	ctx := context.Background()
-	if _, err := New(ctx, "elasticsearch"); err == nil || !strings.Contains(err.Error(), `"elasticsearch"`) || !strings.Contains(err.Error(), "url") {
+	if _, err := New("elasticsearch"); err == nil || !strings.Contains(err.Error(), `"elasticsearch"`) || !strings.Contains(err.Error(), "url") {
 		t.Fatalf("unknown provider error = %v", err)
 	}
-	if _, err := New(ctx, URL); err == nil || !strings.Contains(err.Error(), "--opensearch-url") {
+	if _, err := New(URL); err == nil || !strings.Contains(err.Error(), "--opensearch-url") {
 		t.Fatalf("url without an endpoint error = %v", err)
 	}
 	for _, name := range []string{Local, Container} {
-		if _, err := New(ctx, name); err != nil {
+		if _, err := New(name); err != nil {
 			t.Fatalf("New(%s) = %v", name, err)
 		}
 	}

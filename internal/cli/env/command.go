@@ -17,13 +17,10 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/cluster"
-	"github.com/eventcheck/eventcheck/internal/cluster/providers/local"
 	"github.com/eventcheck/eventcheck/internal/engine"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
-	osproviders "github.com/eventcheck/eventcheck/internal/opensearch/providers"
-	oslocal "github.com/eventcheck/eventcheck/internal/opensearch/providers/local"
 )
 
 type options struct {
@@ -39,7 +36,7 @@ type options struct {
 
 func (o *options) provider(ctx context.Context, log *slog.Logger) (cluster.Provider, error) {
 	name, _ := harness.Choose(ctx, o.cluster, opensearch.Local, log)
-	return cluster.New(ctx, name,
+	return cluster.New(name,
 		cluster.WithName(o.name), cluster.WithConfigFile(o.configFile), cluster.WithKubeconfig(o.kubeconfig, o.context),
 		cluster.WithNodes(o.nodes), cluster.WithBinary(o.binary), cluster.WithLogger(log), cluster.WithDetach(true))
 }
@@ -95,7 +92,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			if err != nil {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
-			if err := errors.Join(p.Down(cmd.Context()), oslocal.StopDetached(harness.OpenSearchEnvDir(o.envDir))); err != nil {
+			if err := errors.Join(p.Down(cmd.Context()), opensearch.StopDetached(harness.OpenSearchEnvDir(o.envDir))); err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "environment is down")
@@ -111,9 +108,8 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			if err != nil {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
-			r, ok := p.(cluster.Runner)
-			clusterUp := ok && r.Running()
-			url, _, osUp := oslocal.Detached(harness.OpenSearchEnvDir(o.envDir))
+			clusterUp := p.Running(cmd.Context())
+			url, osUp := opensearch.Detached(harness.OpenSearchEnvDir(o.envDir))
 			if !clusterUp || !osUp {
 				return exitcode.Errorf(exitcode.Environment, "environment not running (cluster %s: %v, OpenSearch: %v); start it with `eventcheck env up`", o.cluster, clusterUp, osUp)
 			}
@@ -129,11 +125,11 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 // the index template.
 func openSearchUp(ctx context.Context, log *slog.Logger, envDir string) (string, error) {
 	dir := harness.OpenSearchEnvDir(envDir)
-	if url, _, ok := oslocal.Detached(dir); ok {
+	if url, ok := opensearch.Detached(dir); ok {
 		log.Info("reusing running OpenSearch", "url", url)
 		return url, nil
 	}
-	p, err := opensearch.New(ctx, opensearch.Local, opensearch.WithDir(dir), opensearch.WithDetach(true), opensearch.WithLogger(log))
+	p, err := opensearch.New(opensearch.Local, opensearch.WithDir(dir), opensearch.WithDetach(true), opensearch.WithLogger(log))
 	if err != nil {
 		return "", err
 	}
@@ -159,15 +155,12 @@ func prepareCommand(log *slog.Logger) *cobra.Command {
 		Short: "Install what the local environment needs: the OpenSearch distribution (via Maven), its system user, a JDK check",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, version, err := oslocal.Prepare(cmd.Context(), osproviders.Options{Version: osVersion, Zip: osZip, JavaHome: javaHome, Log: log})
+			p, err := opensearch.Prepare(cmd.Context(), opensearch.WithVersion(osVersion), opensearch.WithZip(osZip),
+				opensearch.WithJavaHome(javaHome), opensearch.WithLogger(log))
 			if err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
-			java, major, err := oslocal.FindJava(javaHome)
-			if err != nil {
-				return exitcode.Wrap(exitcode.Environment, err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "OpenSearch %s ready at %s (Java %d at %s)\n", version, home, major, java)
+			fmt.Fprintf(cmd.OutOrStdout(), "OpenSearch %s ready at %s (Java %d at %s)\n", p.Version, p.Home, p.JavaMajor, p.JavaHome)
 			return nil
 		},
 	}
@@ -190,7 +183,7 @@ func buildCommand(log *slog.Logger) *cobra.Command {
 			if _, err := os.Stat(filepath.Join(src, "go.mod")); err != nil {
 				// Not in the source tree: an installed CLI builds the
 				// localcluster module of its own version.
-				out, err := local.BuildInstalled(cmd.Context(), log)
+				out, err := cluster.BuildInstalledLocalcluster(cmd.Context(), log)
 				if err != nil {
 					return exitcode.Errorf(exitcode.Environment, "no localcluster/ here (not the source tree) and %v", err)
 				}
@@ -198,7 +191,7 @@ func buildCommand(log *slog.Logger) *cobra.Command {
 				return nil
 			}
 			out := filepath.Join(filepath.Dir(src), "bin", "localcluster")
-			if err := local.Build(cmd.Context(), src, out, log); err != nil {
+			if err := cluster.BuildLocalcluster(cmd.Context(), src, out, log); err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), out)
