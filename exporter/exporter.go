@@ -109,6 +109,46 @@ type exporter struct {
 // start (bad credentials for the cluster, no listener); OpenSearch being
 // away is not an error: documents wait and /readyz says why.
 func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts ...Option) error {
+	o := newOptions(opts)
+	client, metaClient, err := kubeClients(cfg, restConfig)
+	if err != nil {
+		return err
+	}
+	x := newExporter(cfg, o, client, metaClient)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if err := x.startReceivers(ctx, &wg, o); err != nil {
+		return err
+	}
+	if x.enrich != nil {
+		wg.Go(func() { x.enrich.Run(ctx) })
+	}
+
+	factory, inf, err := x.watchEvents(client)
+	if err != nil {
+		return err
+	}
+	srv, err := x.serve(o, cfg.MetricsAddress)
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown(context.Background())
+
+	run := func(ctx context.Context) { x.process(ctx, factory, inf) }
+	if !cfg.LeaderElection.Enabled {
+		run(ctx)
+		return nil
+	}
+	x.standby.Store(true)
+	return x.lead(ctx, client, cfg.LeaderElection, o, run)
+}
+
+// newOptions applies opts over defaults that need no caller: a logger
+// that discards and metrics of our own.
+func newOptions(opts []Option) options {
 	o := options{}
 	for _, opt := range opts {
 		opt(&o)
@@ -119,6 +159,12 @@ func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts 
 	if o.metrics == nil {
 		o.metrics = metrics.New()
 	}
+	return o
+}
+
+// kubeClients builds the events client and the metadata client the
+// enricher looks objects up with, both under the configured rate limit.
+func kubeClients(cfg *config.Config, restConfig *rest.Config) (*kubernetes.Clientset, metadata.Interface, error) {
 	restConfig = rest.CopyConfig(restConfig)
 	restConfig.QPS, restConfig.Burst = cfg.KubeQPS, cfg.KubeBurst
 	restConfig.UserAgent = "events-exporter"
@@ -130,13 +176,18 @@ func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts 
 	protoConfig.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	client, err := kubernetes.NewForConfig(protoConfig)
 	if err != nil {
-		return fmt.Errorf("failed to create Kubernetes client: %w", err)
+		return nil, nil, fmt.Errorf("failed to create Kubernetes client: %w", err)
 	}
 	metaClient, err := metadata.NewForConfig(restConfig)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
+	return client, metaClient, nil
+}
 
+// newExporter wires the parts that need no network yet: router, queue and
+// (unless disabled) the enricher.
+func newExporter(cfg *config.Config, o options, client kubernetes.Interface, metaClient metadata.Interface) *exporter {
 	x := &exporter{
 		cfg: cfg, log: o.log, metrics: o.metrics, receivers: map[string]*receiver{},
 		router: newRouter(cfg.Route), maxAge: time.Duration(cfg.MaxEventAgeSeconds) * time.Second,
@@ -157,25 +208,28 @@ func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts 
 			x.updatable = false
 		}
 	}
+	return x
+}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for _, r := range cfg.Receivers {
-		rc, err := newReceiver(ctx, cfg, r, o)
+// startReceivers builds one sink per receiver and runs each on wg until
+// ctx ends, so documents can be queued before the watch starts.
+func (x *exporter) startReceivers(ctx context.Context, wg *sync.WaitGroup, o options) error {
+	for _, r := range x.cfg.Receivers {
+		rc, err := newReceiver(ctx, x.cfg, r, o)
 		if err != nil {
 			return err
 		}
 		x.receivers[r.Name] = rc
 		wg.Go(func() { rc.sink.Run(ctx) })
 	}
+	return nil
+}
 
-	if x.enrich != nil {
-		wg.Go(func() { x.enrich.Run(ctx) })
-	}
-
-	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(cfg.Namespace))
+// watchEvents sets up, without starting, the informer whose handlers only
+// enqueue keys; a failed watch is counted and logged, and client-go
+// retries it.
+func (x *exporter) watchEvents(client kubernetes.Interface) (informers.SharedInformerFactory, cache.SharedIndexInformer, error) {
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(x.cfg.Namespace))
 	informer := factory.Core().V1().Events()
 	x.lister = informer.Lister()
 	inf := informer.Informer()
@@ -186,47 +240,39 @@ func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts 
 		x.metrics.WatchErrors.Inc()
 		x.log.Error("event watch failed; retrying", "err", err)
 	}); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    x.enqueue,
 		UpdateFunc: func(_, obj any) { x.enqueue(obj) },
 	}); err != nil {
-		return err
+		return nil, nil, err
 	}
 	x.synced = inf.HasSynced
+	return factory, inf, nil
+}
 
-	srv, err := x.serve(o, cfg.MetricsAddress)
-	if err != nil {
-		return err
+// process starts the watch and, once it has synced, the workers; it
+// returns when ctx ends (under leader election: when the lease is lost)
+// and the workers have finished.
+func (x *exporter) process(ctx context.Context, factory informers.SharedInformerFactory, inf cache.SharedIndexInformer) {
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	defer x.queue.ShutDown()
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return
 	}
-	defer srv.Shutdown(context.Background())
-
-	run := func(ctx context.Context) {
-		factory.Start(ctx.Done())
-		defer factory.Shutdown()
-		defer x.queue.ShutDown()
-		if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-			return
-		}
-		x.log.Info("event watch synced", "namespace", namespaceOrAll(cfg.Namespace))
-		var workersWG sync.WaitGroup
-		for range workers {
-			workersWG.Go(func() {
-				for x.processNext(ctx) {
-				}
-			})
-		}
-		<-ctx.Done()
-		x.queue.ShutDown()
-		workersWG.Wait()
+	x.log.Info("event watch synced", "namespace", namespaceOrAll(x.cfg.Namespace))
+	var workersWG sync.WaitGroup
+	for range workers {
+		workersWG.Go(func() {
+			for x.processNext(ctx) {
+			}
+		})
 	}
-	if !cfg.LeaderElection.Enabled {
-		run(ctx)
-		return nil
-	}
-	x.standby.Store(true)
-	return x.lead(ctx, client, cfg.LeaderElection, o, run)
+	<-ctx.Done()
+	x.queue.ShutDown()
+	workersWG.Wait()
 }
 
 func newReceiver(ctx context.Context, cfg *config.Config, r config.Receiver, o options) (*receiver, error) {

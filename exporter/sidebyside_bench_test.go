@@ -92,31 +92,10 @@ func (r *sideBySide) run(b *testing.B, fixture string) {
 	ctx := context.Background()
 	ns := fmt.Sprintf("side-%s-%t-%s-%d", r.exporter, r.enrichment, r.objects, time.Now().UnixNano()%1e6)
 	namespace(b, ns)
-	// The workshop's values, spelt right, watching only this namespace.
-	cfg := fmt.Sprintf(`kubeQPS: 100
-kubeBurst: 500
-maxEventAgeSeconds: 3600
-namespace: %s
-enrichment: {disabled: %t}
-route: {routes: [{match: [{receiver: os}]}]}
-receivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]
-`, ns, !r.enrichment, env.osURL)
-	cfgPath := filepath.Join(b.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	cfgPath := r.writeConfig(b, ns)
 	port, _ := freePort()
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", port)
-	var cmd *exec.Cmd
-	if r.exporter == "ours" {
-		cmd = exec.Command(env.exporter, "-conf", cfgPath, "-kubeconfig", env.saFile, "-metrics-address", metricsAddr)
-	} else {
-		lookup := "per-event"
-		if !r.enrichment {
-			lookup = "off"
-		}
-		cmd = exec.Command(fixture, "-conf", cfgPath, "-kubeconfig", env.saFile, "-lookup", lookup)
-	}
+	cmd := r.command(fixture, cfgPath, metricsAddr)
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -131,6 +110,59 @@ receivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]
 
 	osPids := openSearchPids()
 	cpu0, osCPU0 := procstat.CPUSeconds(cmd.Process.Pid), procstat.CPUSeconds(osPids...)
+	peakRSS := samplePeakRSS(cmd.Process.Pid)
+	start := time.Now()
+	r.writeBurst(b, ctx, ns)
+	lastWrite := time.Now()
+	waitSearchable(b, ns, sideBySideEvents+1, 5*time.Minute)
+	done := time.Now()
+	r.searchable, r.afterLastWrite, r.enriched = done.Sub(start), done.Sub(lastWrite), done.Sub(start)
+	if r.exporter == "ours" && r.enrichment {
+		waitAllEnriched(b, ctx, ns)
+		r.enriched = time.Since(start)
+	}
+	r.peakRSS = peakRSS()
+	r.exporterCPU = procstat.CPUSeconds(cmd.Process.Pid) - cpu0
+	r.osCPU = procstat.CPUSeconds(osPids...) - osCPU0
+	r.docsPerExporterCPUs = sideBySideEvents / r.exporterCPU
+	r.bulkRequests = r.countBulkRequests(b, metricsAddr)
+}
+
+// writeConfig writes the exporter config both exporters read and returns
+// its path.
+func (r *sideBySide) writeConfig(b *testing.B, ns string) string {
+	// The workshop's values, spelt right, watching only this namespace.
+	cfg := fmt.Sprintf(`kubeQPS: 100
+kubeBurst: 500
+maxEventAgeSeconds: 3600
+namespace: %s
+enrichment: {disabled: %t}
+route: {routes: [{match: [{receiver: os}]}]}
+receivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]
+`, ns, !r.enrichment, env.osURL)
+	cfgPath := filepath.Join(b.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return cfgPath
+}
+
+// command is this run's exporter: ours serves metrics on metricsAddr; the
+// fixture, which has none, is told whether to look objects up.
+func (r *sideBySide) command(fixture, cfgPath, metricsAddr string) *exec.Cmd {
+	if r.exporter == "ours" {
+		return exec.Command(env.exporter, "-conf", cfgPath, "-kubeconfig", env.saFile, "-metrics-address", metricsAddr)
+	}
+	lookup := "per-event"
+	if !r.enrichment {
+		lookup = "off"
+	}
+	return exec.Command(fixture, "-conf", cfgPath, "-kubeconfig", env.saFile, "-lookup", lookup)
+}
+
+// samplePeakRSS samples pid's resident memory every 100ms until the
+// returned function is called, which gives the peak in MiB.
+func samplePeakRSS(pid int) (stop func() float64) {
 	stopRSS := make(chan struct{})
 	rss := make(chan float64)
 	go func() {
@@ -138,7 +170,7 @@ receivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
-			peak = max(peak, procstat.MiB(procstat.RSS(cmd.Process.Pid)))
+			peak = max(peak, procstat.MiB(procstat.RSS(pid)))
 			select {
 			case <-stopRSS:
 				rss <- peak
@@ -147,7 +179,15 @@ receivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]
 			}
 		}
 	}()
-	start := time.Now()
+	return func() float64 {
+		close(stopRSS)
+		return <-rss
+	}
+}
+
+// writeBurst posts sideBySideEvents events from 8 writers, each about a
+// Pod of its own or, for repeated objects, one of 10 Pods.
+func (r *sideBySide) writeBurst(b *testing.B, ctx context.Context, ns string) {
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range 8 {
@@ -168,32 +208,28 @@ receivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]
 	}
 	close(next)
 	wg.Wait()
-	lastWrite := time.Now()
-	waitSearchable(b, ns, sideBySideEvents+1, 5*time.Minute)
-	done := time.Now()
-	r.searchable, r.afterLastWrite, r.enriched = done.Sub(start), done.Sub(lastWrite), done.Sub(start)
-	if r.exporter == "ours" && r.enrichment {
-		// Exported first without, updated when the lookups land: every
-		// document must end up saying its Pod does not exist.
-		q := eventindex.Query{}.And(eventindex.Term("metadata.namespace", ns), map[string]any{"term": map[string]any{"involvedObject.deleted": true}})
-		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
-			n, err := env.search.Count(ctx, q)
-			return err == nil && n >= sideBySideEvents+1, nil
-		}); err != nil {
-			b.Fatalf("%s: documents never all enriched", ns)
-		}
-		r.enriched = time.Since(start)
+}
+
+// waitAllEnriched waits for our exporter's update of every document:
+// exported first without its lookup, updated when the lookup lands, each
+// must end up saying its Pod does not exist.
+func waitAllEnriched(b *testing.B, ctx context.Context, ns string) {
+	q := eventindex.Query{}.And(eventindex.Term("metadata.namespace", ns), map[string]any{"term": map[string]any{"involvedObject.deleted": true}})
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		n, err := env.search.Count(ctx, q)
+		return err == nil && n >= sideBySideEvents+1, nil
+	}); err != nil {
+		b.Fatalf("%s: documents never all enriched", ns)
 	}
-	close(stopRSS)
-	r.peakRSS = <-rss
-	r.exporterCPU = procstat.CPUSeconds(cmd.Process.Pid) - cpu0
-	r.osCPU = procstat.CPUSeconds(osPids...) - osCPU0
-	r.docsPerExporterCPUs = sideBySideEvents / r.exporterCPU
+}
+
+// countBulkRequests is how many requests the run sent to OpenSearch: ours
+// counts its bulk requests; the fixture sends one per event.
+func (r *sideBySide) countBulkRequests(b *testing.B, metricsAddr string) float64 {
 	if r.exporter == "ours" {
-		r.bulkRequests = scrapeSum(b, "http://"+metricsAddr+"/metrics", "events_exporter_bulk_requests_total")
-	} else {
-		r.bulkRequests = sideBySideEvents + 1 // one request per event, by construction
+		return scrapeSum(b, "http://"+metricsAddr+"/metrics", "events_exporter_bulk_requests_total")
 	}
+	return sideBySideEvents + 1 // one request per event, by construction
 }
 
 func benchEvent(ctx context.Context, ns string, i int, obj, uid string) (*corev1.Event, error) {

@@ -100,8 +100,31 @@ func TestCheckThatNeverMatchesExits1WithNearestMisses(t *testing.T) {
 		t.Skip("starts an environment; skipped with -short")
 	}
 	t.Parallel() // an environment of its own; go test runs two such at a time
+	sc := neverMatchingScenario(t)
+	artifacts := filepath.Join(t.TempDir(), "artifacts")
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	html := filepath.Join(t.TempDir(), "report.html")
+	code, out := eventcheck(t, context.Background(), "run", "--cluster", "local", "--opensearch", "local",
+		"--scenarios", sc, "--artifacts", artifacts, "--junit", junit, "--report", html)
+	if code != exitcode.CheckFailed {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	checkNearestMissesOutput(t, out)
+	checkFailureArtifacts(t, artifacts)
+	checkFailureHTMLReport(t, html)
+	checkJUnitFailures(t, junit, 1)
+	if t.Failed() {
+		t.Log(out)
+	}
+}
+
+// neverMatchingScenario writes a scenario whose one document check can
+// never pass (a message no event has) about a Pod that fails to pull, so
+// there are near misses to show; it returns the scenario directory.
+func neverMatchingScenario(t *testing.T) string {
+	t.Helper()
 	sc := t.TempDir()
-	files := map[string]string{
+	writeTree(t, sc, map[string]string{
 		"base/kustomization.yaml": "namespace: never\nresources: [ns.yaml, deploy.yaml]\n",
 		"base/ns.yaml":            "apiVersion: v1\nkind: Namespace\nmetadata: {name: never}\n",
 		"base/deploy.yaml": `apiVersion: apps/v1
@@ -122,16 +145,14 @@ phases:
     documents:
       - {name: impossible, type: Warning, reason: Failed, namePrefix: pulls-nothing, message: "this text never appears", timeout: 15s}
 `,
-	}
-	writeTree(t, sc, files)
-	artifacts := filepath.Join(t.TempDir(), "artifacts")
-	junit := filepath.Join(t.TempDir(), "junit.xml")
-	html := filepath.Join(t.TempDir(), "report.html")
-	code, out := eventcheck(t, context.Background(), "run", "--cluster", "local", "--opensearch", "local",
-		"--scenarios", sc, "--artifacts", artifacts, "--junit", junit, "--report", html)
-	if code != exitcode.CheckFailed {
-		t.Fatalf("exit %d, want 1:\n%s", code, out)
-	}
+	})
+	return sc
+}
+
+// checkNearestMissesOutput wants the failed check, its nearest miss and
+// why it missed, and the diagnostics a person acts on.
+func checkNearestMissesOutput(t *testing.T, out string) {
+	t.Helper()
 	for _, want := range []string{
 		"✗ only: document impossible",
 		"nearest: Warning Failed Pod/pulls-nothing",
@@ -148,11 +169,22 @@ phases:
 			t.Errorf("output lacks %q", want)
 		}
 	}
+}
+
+// checkFailureArtifacts wants what a failed run leaves to debug it with.
+func checkFailureArtifacts(t *testing.T, artifacts string) {
+	t.Helper()
 	for _, f := range []string{"diagnostics.txt", "logs/exporter.log", "logs/cluster/kube-apiserver.log"} {
 		if _, err := os.Stat(filepath.Join(artifacts, f)); err != nil {
 			t.Errorf("artifact %s: %v", f, err)
 		}
 	}
+}
+
+// checkFailureHTMLReport wants the report to say FAIL and show the
+// diagnostics, the missing text, the timeline and the object.
+func checkFailureHTMLReport(t *testing.T, html string) {
+	t.Helper()
 	page, err := os.ReadFile(html)
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +194,11 @@ phases:
 			t.Errorf("HTML report lacks %s", want)
 		}
 	}
+}
+
+// checkJUnitFailures wants one test suite with exactly failures failed.
+func checkJUnitFailures(t *testing.T, junit string, failures int) {
+	t.Helper()
 	data, err := os.ReadFile(junit)
 	if err != nil {
 		t.Fatal(err)
@@ -171,11 +208,8 @@ phases:
 			Failures int `xml:"failures,attr"`
 		} `xml:"testsuite"`
 	}
-	if err := xml.Unmarshal(data, &suites); err != nil || len(suites.Suites) != 1 || suites.Suites[0].Failures != 1 {
+	if err := xml.Unmarshal(data, &suites); err != nil || len(suites.Suites) != 1 || suites.Suites[0].Failures != failures {
 		t.Fatalf("junit %s (%v)", data, err)
-	}
-	if t.Failed() {
-		t.Log(out)
 	}
 }
 

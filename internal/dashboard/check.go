@@ -96,85 +96,114 @@ func checkPanel(ctx context.Context, searcher *eventindex.Searcher, p Panel, s S
 	var err error
 	switch p.Kind {
 	case Histogram:
-		var buckets []eventindex.Bucket
-		buckets, err = search.DateHistogram(ctx, q, cmp.Or(s.Interval, DefaultInterval), p.Split)
-		r.Data = buckets
-		totals := map[string]int64{}
-		for _, b := range buckets {
-			for k, v := range b.Counts {
-				totals[k] += v
-			}
-		}
-		r.Passed = true
-		parts := make([]string, 0, len(s.types()))
-		for _, t := range s.types() {
-			r.Passed = r.Passed && totals[t] > 0
-			parts = append(parts, fmt.Sprintf("%d %s", totals[t], t))
-		}
-		r.Detail = fmt.Sprintf("%d buckets: %s", len(buckets), strings.Join(parts, ", "))
+		err = checkHistogram(ctx, search, q, p, s, &r)
 	case Pie:
-		var terms []eventindex.TermCount
-		terms, err = search.Terms(ctx, q, p.Split, max(p.Size, 10))
-		r.Data = terms
-		keys := make([]string, 0, len(terms))
-		for _, t := range terms {
-			keys = append(keys, t.Key)
-		}
-		switch {
-		case strings.HasPrefix(p.Split, "type"):
-			r.Passed = !slices.ContainsFunc(s.types(), func(t string) bool { return !slices.Contains(keys, t) })
-		case strings.Contains(p.Split, "namespace"):
-			r.Passed = slices.Contains(keys, s.Namespace)
-		default:
-			r.Passed = len(keys) > 0
-		}
-		parts := make([]string, 0, len(terms))
-		for _, t := range terms {
-			parts = append(parts, fmt.Sprintf("%s %d", t.Key, t.Count))
-		}
-		r.Detail = "slices: " + strings.Join(parts, ", ")
+		err = checkPie(ctx, search, q, p, s, &r)
 	case Metric:
-		// The panel shows every namespace's count; the story's own events
-		// must be what makes it: the nodes' Warnings in default are no
-		// stand-in for the scenario's.
-		var n, own int64
-		n, err = search.Count(ctx, q)
-		if err == nil {
-			own, err = search.Count(ctx, q.And(eventindex.Term("metadata.namespace", s.Namespace)))
-		}
-		r.Data = n
-		want := int64(1)
-		if p.selectsWarnings() {
-			want = int64(max(s.WarningsAtLeast, 1))
-		}
-		r.Passed = own >= want
-		r.Detail = fmt.Sprintf("shows %d, %d of them in namespace %s (want at least %d there)", n, own, s.Namespace, want)
+		err = checkMetric(ctx, search, q, p, s, &r)
 	case Search:
-		var docs []eventindex.Doc
-		docs, err = search.Search(ctx, q.And(eventindex.Term("metadata.namespace", s.Namespace)), 500)
-		r.Data = docs
-		var missing []string
-		for _, row := range s.Rows {
-			if !slices.ContainsFunc(docs, func(d eventindex.Doc) bool {
-				return d.Event.Reason == row.Reason && strings.Contains(strings.ToLower(d.Event.Message), strings.ToLower(row.Message))
-			}) {
-				desc := row.Reason
-				if row.Message != "" {
-					desc += fmt.Sprintf(" %q", row.Message)
-				}
-				missing = append(missing, desc)
-			}
-		}
-		r.Passed = len(missing) == 0 && len(docs) > 0
-		r.Detail = fmt.Sprintf("%d rows", len(docs))
-		if len(missing) > 0 {
-			r.Detail += "; no row for " + strings.Join(missing, ", ") + " in the time range"
-		}
+		err = checkSearch(ctx, search, q, s, &r)
 	}
+	// A failed query fails the panel whatever its kind concluded, with
+	// the error as the detail (Data keeps what was read).
 	if err != nil {
 		r.Passed, r.Detail = false, err.Error()
 	}
 	return r
+}
+
+// checkHistogram passes when every one of the story's types has events in
+// some bucket of the date histogram.
+func checkHistogram(ctx context.Context, search *eventindex.Searcher, q eventindex.Query, p Panel, s Story, r *Result) error {
+	buckets, err := search.DateHistogram(ctx, q, cmp.Or(s.Interval, DefaultInterval), p.Split)
+	r.Data = buckets
+	totals := map[string]int64{}
+	for _, b := range buckets {
+		for k, v := range b.Counts {
+			totals[k] += v
+		}
+	}
+	r.Passed = true
+	parts := make([]string, 0, len(s.types()))
+	for _, t := range s.types() {
+		r.Passed = r.Passed && totals[t] > 0
+		parts = append(parts, fmt.Sprintf("%d %s", totals[t], t))
+	}
+	r.Detail = fmt.Sprintf("%d buckets: %s", len(buckets), strings.Join(parts, ", "))
+	return err
+}
+
+// checkPie passes when the slices show what the split is about: every
+// story type for a split by type, the story's namespace for a split by
+// namespace, and any slice at all otherwise.
+func checkPie(ctx context.Context, search *eventindex.Searcher, q eventindex.Query, p Panel, s Story, r *Result) error {
+	terms, err := search.Terms(ctx, q, p.Split, max(p.Size, 10))
+	r.Data = terms
+	keys := make([]string, 0, len(terms))
+	for _, t := range terms {
+		keys = append(keys, t.Key)
+	}
+	switch {
+	case strings.HasPrefix(p.Split, "type"):
+		r.Passed = !slices.ContainsFunc(s.types(), func(t string) bool { return !slices.Contains(keys, t) })
+	case strings.Contains(p.Split, "namespace"):
+		r.Passed = slices.Contains(keys, s.Namespace)
+	default:
+		r.Passed = len(keys) > 0
+	}
+	parts := make([]string, 0, len(terms))
+	for _, t := range terms {
+		parts = append(parts, fmt.Sprintf("%s %d", t.Key, t.Count))
+	}
+	r.Detail = "slices: " + strings.Join(parts, ", ")
+	return err
+}
+
+// checkMetric passes when the story's namespace alone makes the count:
+// at least one event, or for a Warnings panel at least WarningsAtLeast.
+func checkMetric(ctx context.Context, search *eventindex.Searcher, q eventindex.Query, p Panel, s Story, r *Result) error {
+	// The panel shows every namespace's count; the story's own events
+	// must be what makes it: the nodes' Warnings in default are no
+	// stand-in for the scenario's.
+	n, err := search.Count(ctx, q)
+	var own int64
+	if err == nil {
+		own, err = search.Count(ctx, q.And(eventindex.Term("metadata.namespace", s.Namespace)))
+	}
+	r.Data = n
+	want := int64(1)
+	if p.selectsWarnings() {
+		want = int64(max(s.WarningsAtLeast, 1))
+	}
+	r.Passed = own >= want
+	r.Detail = fmt.Sprintf("shows %d, %d of them in namespace %s (want at least %d there)", n, own, s.Namespace, want)
+	return err
+}
+
+// checkSearch passes when the events table, limited to the story's
+// namespace, has rows and a row for each of the story's Rows (reason
+// equal, message containing the text, case aside).
+func checkSearch(ctx context.Context, search *eventindex.Searcher, q eventindex.Query, s Story, r *Result) error {
+	docs, err := search.Search(ctx, q.And(eventindex.Term("metadata.namespace", s.Namespace)), 500)
+	r.Data = docs
+	var missing []string
+	for _, row := range s.Rows {
+		if !slices.ContainsFunc(docs, func(d eventindex.Doc) bool {
+			return d.Event.Reason == row.Reason && strings.Contains(strings.ToLower(d.Event.Message), strings.ToLower(row.Message))
+		}) {
+			desc := row.Reason
+			if row.Message != "" {
+				desc += fmt.Sprintf(" %q", row.Message)
+			}
+			missing = append(missing, desc)
+		}
+	}
+	r.Passed = len(missing) == 0 && len(docs) > 0
+	r.Detail = fmt.Sprintf("%d rows", len(docs))
+	if len(missing) > 0 {
+		r.Detail += "; no row for " + strings.Join(missing, ", ") + " in the time range"
+	}
+	return err
 }
 
 func (s Story) types() []string {

@@ -308,51 +308,60 @@ func namespaceCreated(objs []*unstructured.Unstructured, ns string) bool {
 	return false
 }
 
+// dashboards lints a saved-objects export: the dashboard id names, or
+// without one every visualization and search in it.
 func dashboards(file, id string, cfg *config.Config) []Finding {
 	f, err := dashboard.Load(file)
 	if err != nil {
 		return []Finding{fromDashboard(file, err)}
 	}
-	indices := exporterIndices(cfg)
-	fields := DocumentFields()
+	l := dashboardLint{file: file, indices: exporterIndices(cfg), fields: DocumentFields()}
+	if id == "" {
+		return l.export(f, cfg)
+	}
+	d, err := f.Dashboard(id)
+	if err != nil {
+		return []Finding{fromDashboard(file, err)}
+	}
+	return l.dashboard(d)
+}
+
+// dashboardLint is what every object of a dashboards export is checked
+// against: the indices the exporter writes and the fields of its
+// documents.
+type dashboardLint struct {
+	file    string
+	indices []string
+	fields  fieldSet
+}
+
+// dashboard checks each panel of the one dashboard named: it must be of a
+// kind eventcheck run checks, read an index the exporter writes, and read
+// only fields the exporter's documents have.
+func (l dashboardLint) dashboard(d *dashboard.Dashboard) []Finding {
 	var out []Finding
-	// One finding per object and field, however often a panel reads it.
-	checkFields := func(line int, title string, p dashboard.Panel) {
-		seen := map[string]bool{}
-		for _, field := range p.Fields() {
-			if !fields.has(field) && !seen[field] {
-				seen[field] = true
-				out = append(out, Finding{File: file, Line: line, Severity: Error,
-					Message: fmt.Sprintf("%s: field %q is not in the documents the exporter writes", title, field)})
-			}
+	for _, p := range d.Panels {
+		if !p.Supported {
+			out = append(out, Finding{File: l.file, Line: p.Line, Severity: Warning, Message: fmt.Sprintf("%s: panel kind %q is not checked by eventcheck run", p.Title, p.Kind)})
 		}
-	}
-	if id != "" {
-		d, err := f.Dashboard(id)
-		if err != nil {
-			return []Finding{fromDashboard(file, err)}
+		if !matchesAny(p.Index.Title, l.indices) {
+			out = append(out, Finding{File: l.file, Line: p.Line, Severity: Error,
+				Message: fmt.Sprintf("%s: index pattern %q matches none of the exporter's indices %v", p.Title, p.Index.Title, l.indices)})
 		}
-		for _, p := range d.Panels {
-			if !p.Supported {
-				out = append(out, Finding{File: file, Line: p.Line, Severity: Warning, Message: fmt.Sprintf("%s: panel kind %q is not checked by eventcheck run", p.Title, p.Kind)})
-			}
-			if !matchesAny(p.Index.Title, indices) {
-				out = append(out, Finding{File: file, Line: p.Line, Severity: Error,
-					Message: fmt.Sprintf("%s: index pattern %q matches none of the exporter's indices %v", p.Title, p.Index.Title, indices)})
-			}
-			checkFields(p.Line, p.Title, p)
-		}
-		return out
+		out = append(out, l.unknownFields(p.Line, p.Title, p)...)
 	}
-	// An export holds the dashboards of several pipelines (events, pod
-	// logs, control-plane logs): only the objects that read what this
-	// exporter writes are its business. An object that reads the events'
-	// fields from another index is the events dashboard pointed wrong.
-	type other struct {
-		line, objects int
-	}
-	others := map[string]*other{}
-	var otherOrder []string
+	return out
+}
+
+// export checks every visualization and search of the whole export.
+//
+// An export holds the dashboards of several pipelines (events, pod
+// logs, control-plane logs): only the objects that read what this
+// exporter writes are its business. An object that reads the events'
+// fields from another index is the events dashboard pointed wrong.
+func (l dashboardLint) export(f *dashboard.File, cfg *config.Config) []Finding {
+	var out []Finding
+	var others otherPatterns
 	checked := 0
 	for _, o := range f.Order {
 		if o.Type != "visualization" && o.Type != "search" {
@@ -360,34 +369,74 @@ func dashboards(file, id string, cfg *config.Config) []Finding {
 		}
 		p, err := f.PanelOf(o)
 		if err != nil {
-			out = append(out, fromDashboard(file, err))
+			out = append(out, fromDashboard(l.file, err))
 			continue
 		}
 		title := o.Type + " " + p.Title
-		if matchesAny(p.Index.Title, indices) {
+		if matchesAny(p.Index.Title, l.indices) {
 			checked++
-			checkFields(o.Line, title, p)
+			out = append(out, l.unknownFields(o.Line, title, p)...)
 			continue
 		}
-		if readsEventFields(p, fields) {
-			out = append(out, Finding{File: file, Line: o.Line, Severity: Error,
-				Message: fmt.Sprintf("%s: reads event fields from index pattern %q, which this exporter does not write (it writes %v)", title, p.Index.Title, indices)})
+		if readsEventFields(p, l.fields) {
+			out = append(out, Finding{File: l.file, Line: o.Line, Severity: Error,
+				Message: fmt.Sprintf("%s: reads event fields from index pattern %q, which this exporter does not write (it writes %v)", title, p.Index.Title, l.indices)})
 			continue
 		}
-		if others[p.Index.Title] == nil {
-			others[p.Index.Title] = &other{line: o.Line}
-			otherOrder = append(otherOrder, p.Index.Title)
-		}
-		others[p.Index.Title].objects++
+		others.add(p.Index.Title, o.Line)
 	}
-	for _, pattern := range otherOrder {
-		x := others[pattern]
+	out = append(out, others.findings(l.file, l.indices)...)
+	if checked == 0 && cfg != nil {
+		out = append(out, Finding{File: l.file, Severity: Warning,
+			Message: fmt.Sprintf("no visualization or search reads an index the exporter writes (%v)", l.indices)})
+	}
+	return out
+}
+
+// unknownFields gives one finding per object and field the exporter's
+// documents lack, however often the panel reads it.
+func (l dashboardLint) unknownFields(line int, title string, p dashboard.Panel) []Finding {
+	var out []Finding
+	seen := map[string]bool{}
+	for _, field := range p.Fields() {
+		if !l.fields.has(field) && !seen[field] {
+			seen[field] = true
+			out = append(out, Finding{File: l.file, Line: line, Severity: Error,
+				Message: fmt.Sprintf("%s: field %q is not in the documents the exporter writes", title, field)})
+		}
+	}
+	return out
+}
+
+// otherPatterns counts the objects of other pipelines by index pattern,
+// in the order the patterns first appear, so each is said once.
+type otherPatterns struct {
+	order []string
+	seen  map[string]*otherPattern
+}
+
+type otherPattern struct {
+	line, objects int // line of the first object
+}
+
+func (o *otherPatterns) add(pattern string, line int) {
+	if o.seen == nil {
+		o.seen = map[string]*otherPattern{}
+	}
+	if o.seen[pattern] == nil {
+		o.seen[pattern] = &otherPattern{line: line}
+		o.order = append(o.order, pattern)
+	}
+	o.seen[pattern].objects++
+}
+
+// findings are Info: another pipeline's objects never fail lint.
+func (o *otherPatterns) findings(file string, indices []string) []Finding {
+	var out []Finding
+	for _, pattern := range o.order {
+		x := o.seen[pattern]
 		out = append(out, Finding{File: file, Line: x.line, Severity: Info,
 			Message: fmt.Sprintf("index pattern %q (%d objects) is not written by this exporter (it writes %v): not checked", pattern, x.objects, indices)})
-	}
-	if checked == 0 && cfg != nil {
-		out = append(out, Finding{File: file, Severity: Warning,
-			Message: fmt.Sprintf("no visualization or search reads an index the exporter writes (%v)", indices)})
 	}
 	return out
 }

@@ -59,7 +59,15 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 	f.StringVar(&o.binary, "localcluster-bin", "", "localcluster binary (default: built from the source tree)")
 	f.StringVar(&o.envDir, "env-dir", "", "where OpenSearch keeps its state (default: $EVENTCHECK_ENV_DIR, else a fixed directory); run --reuse takes the same")
 
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(upCommand(o, log), downCommand(o, log), statusCommand(o, log))
+	cmd.AddCommand(prepareCommand(log), buildCommand(log), engineCommand())
+	return cmd
+}
+
+// upCommand starts both halves at once: the cluster and OpenSearch come
+// up in parallel, and either failing is an environment error (exit 3).
+func upCommand(o *options, log *slog.Logger) *cobra.Command {
+	return &cobra.Command{
 		Use:   "up",
 		Short: "Start the cluster and OpenSearch (or reuse running ones) and print how to reach them",
 		Args:  cobra.NoArgs,
@@ -82,8 +90,13 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "  run with:   eventcheck run --reuse --cluster %s\n  stop with:  eventcheck env down --cluster %s\n", o.cluster, o.cluster)
 			return nil
 		},
-	})
-	cmd.AddCommand(&cobra.Command{
+	}
+}
+
+// downCommand stops the cluster and the detached OpenSearch, trying both
+// even when one fails.
+func downCommand(o *options, log *slog.Logger) *cobra.Command {
+	return &cobra.Command{
 		Use:   "down",
 		Short: "Stop what env up started",
 		Args:  cobra.NoArgs,
@@ -98,8 +111,13 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			fmt.Fprintln(cmd.OutOrStdout(), "environment is down")
 			return nil
 		},
-	})
-	cmd.AddCommand(&cobra.Command{
+	}
+}
+
+// statusCommand fails (exit 3) unless both halves are running, so scripts
+// can test for a reusable environment.
+func statusCommand(o *options, log *slog.Logger) *cobra.Command {
+	return &cobra.Command{
 		Use:   "status",
 		Short: "Say whether the environment is running and how to reach it",
 		Args:  cobra.NoArgs,
@@ -116,9 +134,7 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 			printEnv(cmd.OutOrStdout(), o.cluster, p.Kubeconfig(), url)
 			return nil
 		},
-	})
-	cmd.AddCommand(prepareCommand(log), buildCommand(log), engineCommand())
-	return cmd
+	}
 }
 
 // openSearchUp starts (or finds) the detached local OpenSearch and applies
