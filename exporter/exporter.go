@@ -117,9 +117,13 @@ func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts 
 	x := newExporter(cfg, o, client, metaClient)
 
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	// Cancel first, then wait: a return after the sinks started (a
+	// metrics address taken, a lost lease) must end them, not wait on them.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	if err := x.startReceivers(ctx, &wg, o); err != nil {
 		return err
 	}
