@@ -25,7 +25,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/eventcheck/eventcheck"
-	"github.com/eventcheck/eventcheck/internal/harness"
+	ecflags "github.com/eventcheck/eventcheck/internal/cli/flags"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 	"github.com/eventcheck/eventcheck/internal/session"
@@ -33,7 +33,7 @@ import (
 
 var (
 	testenv      env.Environment
-	flags        harness.Flags
+	flags        ecflags.Env
 	outputs      session.Outputs
 	story        *scenario.Scenario
 	scenariosDir = flag.String("scenarios", "", "scenario directory (default: the built-in events scenarios)")

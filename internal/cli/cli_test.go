@@ -50,6 +50,10 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"run", "--cluster", "minikube"}, `--cluster "minikube"`},
 		{[]string{"run", "--opensearch", "url"}, "--opensearch-url"},
 		{[]string{"run", "--no-such-flag"}, "no-such-flag"},
+		{[]string{"env", "upp"}, `unknown command "upp" for "eventcheck env"`},
+		{[]string{"env", "engine", "sideways"}, `unknown command "sideways" for "eventcheck env engine"`},
+		{[]string{"env", "up", "--cluster", "minikube"}, `--cluster "minikube"`},
+		{[]string{"run", "--opensearch-password-file", "/dev/zero"}, "/dev/zero: not a regular file"},
 	} {
 		code, out := eventcheck(t, ctx, tc.args...)
 		if code != exitcode.Usage || !strings.Contains(out, tc.want) {

@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	e2eflags "sigs.k8s.io/e2e-framework/pkg/flags"
 
-	"github.com/eventcheck/eventcheck/internal/harness"
+	ecflags "github.com/eventcheck/eventcheck/internal/cli/flags"
 	"github.com/eventcheck/eventcheck/internal/session"
 )
 
@@ -56,7 +56,7 @@ var e2eFlagSet *flag.FlagSet
 func e2eFlags(t *testing.T) func(string) bool {
 	if e2eFlagSet == nil {
 		e2eFlagSet = flag.NewFlagSet("e2e", flag.ContinueOnError)
-		var f harness.Flags
+		var f ecflags.Env
 		f.Register(e2eFlagSet, false)
 		var o session.Outputs
 		o.Register(e2eFlagSet)

@@ -6,6 +6,7 @@ package env
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
+	"github.com/eventcheck/eventcheck/internal/cli/flags"
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/engine"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
@@ -23,22 +25,30 @@ import (
 	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
 
+// options are the cluster flags run takes, with the same defaults, so
+// `env up` and `run --reuse` agree on the cluster they mean.
 type options struct {
-	cluster    string
-	name       string
-	configFile string
-	kubeconfig string
-	context    string
-	nodes      int
-	binary     string
-	envDir     string
+	flags.Cluster
+	// chosen is the provider auto resolved to.
+	chosen string
 }
 
 func (o *options) provider(ctx context.Context, log *slog.Logger) (cluster.Provider, error) {
-	name, _ := harness.Choose(ctx, o.cluster, opensearch.Local, log)
-	return cluster.New(name,
-		cluster.WithName(o.name), cluster.WithConfigFile(o.configFile), cluster.WithKubeconfig(o.kubeconfig, o.context),
-		cluster.WithNodes(o.nodes), cluster.WithBinary(o.binary), cluster.WithLogger(log), cluster.WithDetach(true))
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o.chosen, _ = harness.Choose(ctx, o.Cluster.Cluster, opensearch.Local, log)
+	return cluster.New(o.chosen, append(o.Options(o.chosen), cluster.WithLogger(log), cluster.WithDetach(true))...)
+}
+
+// groupOnly runs a command that only groups others: alone it shows its
+// help; with an argument (a misspelt verb such as `env upp`) it is a usage
+// error, not a silent exit 0.
+func groupOnly(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return exitcode.Errorf(exitcode.Usage, "unknown command %q for %q: see %q", args[0], cmd.CommandPath(), cmd.CommandPath()+" --help")
+	}
+	return cmd.Help()
 }
 
 // Command returns `eventcheck env`.
@@ -49,15 +59,11 @@ func Command(log *slog.Logger) *cobra.Command {
 		Short: "Keep an environment (cluster and OpenSearch) running between runs",
 		Long: `env up starts a cluster and a local OpenSearch that outlive the command;
 eventcheck run --reuse then uses them, and env down stops them.`,
+		RunE: groupOnly,
 	}
-	f := cmd.PersistentFlags()
-	f.StringVar(&o.cluster, "cluster", cluster.Local, "cluster provider: local, kind or auto (kind when a container engine answers)")
-	f.StringVar(&o.name, "cluster-name", "eventcheck", "cluster name")
-	f.StringVar(&o.configFile, "kind-config", "", "kind cluster config file")
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to write (kind)")
-	f.IntVar(&o.nodes, "nodes", 3, "number of nodes (local)")
-	f.StringVar(&o.binary, "localcluster-bin", "", "localcluster binary (default: built from the source tree)")
-	f.StringVar(&o.envDir, "env-dir", "", "where OpenSearch keeps its state (default: $EVENTCHECK_ENV_DIR, else a fixed directory); run --reuse takes the same")
+	goFlags := flag.NewFlagSet("env", flag.ContinueOnError)
+	o.Register(goFlags, true)
+	cmd.PersistentFlags().AddGoFlagSet(goFlags)
 
 	cmd.AddCommand(upCommand(o, log), downCommand(o, log), statusCommand(o, log))
 	cmd.AddCommand(prepareCommand(log), buildCommand(log), engineCommand())
@@ -81,13 +87,13 @@ func upCommand(o *options, log *slog.Logger) *cobra.Command {
 			var clusterErr, osErr error
 			var url string
 			wg.Go(func() { clusterErr = p.Up(ctx) })
-			wg.Go(func() { url, osErr = openSearchUp(ctx, log, o.envDir) })
+			wg.Go(func() { url, osErr = openSearchUp(ctx, log, o.EnvDir) })
 			wg.Wait()
 			if err := errors.Join(clusterErr, osErr); err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
-			printEnv(cmd.OutOrStdout(), o.cluster, p.Kubeconfig(), url)
-			fmt.Fprintf(cmd.OutOrStdout(), "  run with:   eventcheck run --reuse --cluster %s\n  stop with:  eventcheck env down --cluster %s\n", o.cluster, o.cluster)
+			printEnv(cmd.OutOrStdout(), o.chosen, p.Kubeconfig(), url)
+			fmt.Fprintf(cmd.OutOrStdout(), "  run with:   eventcheck run --reuse --cluster %s\n  stop with:  eventcheck env down --cluster %s\n", o.chosen, o.chosen)
 			return nil
 		},
 	}
@@ -105,7 +111,7 @@ func downCommand(o *options, log *slog.Logger) *cobra.Command {
 			if err != nil {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
-			if err := errors.Join(p.Down(cmd.Context()), opensearch.StopDetached(harness.OpenSearchEnvDir(o.envDir))); err != nil {
+			if err := errors.Join(p.Down(cmd.Context()), opensearch.StopDetached(harness.OpenSearchEnvDir(o.EnvDir))); err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "environment is down")
@@ -127,11 +133,11 @@ func statusCommand(o *options, log *slog.Logger) *cobra.Command {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
 			clusterUp := p.Running(cmd.Context())
-			url, osUp := opensearch.Detached(harness.OpenSearchEnvDir(o.envDir))
+			url, osUp := opensearch.Detached(harness.OpenSearchEnvDir(o.EnvDir))
 			if !clusterUp || !osUp {
-				return exitcode.Errorf(exitcode.Environment, "environment not running (cluster %s: %v, OpenSearch: %v); start it with `eventcheck env up`", o.cluster, clusterUp, osUp)
+				return exitcode.Errorf(exitcode.Environment, "environment not running (cluster %s: %v, OpenSearch: %v); start it with `eventcheck env up`", o.chosen, clusterUp, osUp)
 			}
-			printEnv(cmd.OutOrStdout(), o.cluster, p.Kubeconfig(), url)
+			printEnv(cmd.OutOrStdout(), o.chosen, p.Kubeconfig(), url)
 			return nil
 		},
 	}
@@ -165,14 +171,14 @@ func printEnv(w io.Writer, clusterName, kubeconfig, url string) {
 }
 
 func prepareCommand(log *slog.Logger) *cobra.Command {
-	var osVersion, osZip, javaHome string
+	var d flags.Distribution
 	c := &cobra.Command{
 		Use:   "prepare",
 		Short: "Install what the local environment needs: the OpenSearch distribution (via Maven), its system user, a JDK check",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := opensearch.Prepare(cmd.Context(), opensearch.WithVersion(osVersion), opensearch.WithZip(osZip),
-				opensearch.WithJavaHome(javaHome), opensearch.WithLogger(log))
+			p, err := opensearch.Prepare(cmd.Context(), opensearch.WithVersion(d.OSVersion), opensearch.WithZip(d.OSZip),
+				opensearch.WithJavaHome(d.JavaHome), opensearch.WithLogger(log))
 			if err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}
@@ -180,9 +186,9 @@ func prepareCommand(log *slog.Logger) *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&osVersion, "opensearch-version", "", "OpenSearch version, x.y.z or a series (default: newest 2.19.x)")
-	c.Flags().StringVar(&osZip, "opensearch-zip", "", "use this distribution zip instead of downloading")
-	c.Flags().StringVar(&javaHome, "java-home", "", "JDK for OpenSearch (default: $JAVA_HOME if it fits, else found)")
+	goFlags := flag.NewFlagSet("prepare", flag.ContinueOnError)
+	d.Register(goFlags)
+	c.Flags().AddGoFlagSet(goFlags)
 	return c
 }
 
@@ -223,6 +229,7 @@ func engineCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "engine",
 		Short: "Start or stop a Docker daemon for the kind path (installs Debian's docker.io when missing)",
+		RunE:  groupOnly,
 	}
 	run := func(do func(context.Context, string) (string, error)) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error {

@@ -16,14 +16,14 @@ import (
 	"github.com/eventcheck/eventcheck"
 	"github.com/eventcheck/eventcheck/internal/check"
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
-	"github.com/eventcheck/eventcheck/internal/harness"
+	"github.com/eventcheck/eventcheck/internal/cli/flags"
 	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 	"github.com/eventcheck/eventcheck/internal/session"
 )
 
 type options struct {
-	env       harness.Flags
+	env       flags.Env
 	scenarios string
 	checks    string
 	outside   bool

@@ -3,33 +3,11 @@ package harness
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"testing"
 
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
 )
-
-func TestBadFlagValues(t *testing.T) {
-	good := Flags{Cluster: "local", OpenSearch: "auto", Exporter: "builtin"}
-	if _, err := good.Options(slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatalf("%+v refused: %v", good, err)
-	}
-	for want, f := range map[string]Flags{
-		`--cluster "minikube"`:       {Cluster: "minikube", OpenSearch: "auto", Exporter: "builtin"},
-		`--opensearch "elastic"`:     {Cluster: "local", OpenSearch: "elastic", Exporter: "builtin"},
-		"--opensearch-url":           {Cluster: "local", OpenSearch: "url", Exporter: "builtin"},
-		"--opensearch-password-file": {Cluster: "local", OpenSearch: "auto", Exporter: "builtin", OSPasswordFile: "/nonexistent/password"},
-		`--exporter "fluent"`:        {Cluster: "local", OpenSearch: "auto", Exporter: "fluent"},
-		"nodes run no containers":    {Cluster: "local", OpenSearch: "auto", Exporter: "helm"},
-		"closing quote":              {Cluster: "local", OpenSearch: "auto", Exporter: "process", ExporterCommand: `"unclosed`},
-	} {
-		_, err := f.Options(slog.New(slog.DiscardHandler))
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%+v: error %v, want one naming %s", f, err, want)
-		}
-	}
-}
 
 // Pods reach an OpenSearch on the container network it joined for them
 // (kind's) there; any other as this machine does.

@@ -1,0 +1,65 @@
+package flags
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestBadFlagValues(t *testing.T) {
+	good := Env{Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "builtin"}
+	if _, err := good.Options(slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("%+v refused: %v", good, err)
+	}
+	for want, f := range map[string]Env{
+		`--cluster "minikube"`:       {Cluster: Cluster{Cluster: "minikube"}, OpenSearch: "auto", Exporter: "builtin"},
+		`--opensearch "elastic"`:     {Cluster: Cluster{Cluster: "local"}, OpenSearch: "elastic", Exporter: "builtin"},
+		"--opensearch-url":           {Cluster: Cluster{Cluster: "local"}, OpenSearch: "url", Exporter: "builtin"},
+		"--opensearch-password-file": {Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "builtin", OSPasswordFile: "/nonexistent/password"},
+		`--exporter "fluent"`:        {Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "fluent"},
+		"nodes run no containers":    {Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "helm"},
+		"closing quote":              {Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "process", ExporterCommand: `"unclosed`},
+	} {
+		_, err := f.Options(slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: error %v, want one naming %s", f, err, want)
+		}
+	}
+}
+
+// A password file is read only when it is a small regular file: a FIFO
+// would block the start and /dev/zero would never end.
+func TestPasswordFileIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, maxPasswordFile+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "password")
+	if err := os.WriteFile(good, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{fifo: "not a regular file", "/dev/zero": "not a regular file", big: "more than the 65536"} {
+		done := make(chan error, 1)
+		go func() { _, err := readPassword(path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("%s: %v, want %q naming the file", path, err, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: reading the password file did not return", path)
+		}
+	}
+	if pw, err := readPassword(good); err != nil || pw != "s3cret" {
+		t.Fatalf("a password file: %q, %v", pw, err)
+	}
+}
