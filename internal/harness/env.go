@@ -122,43 +122,69 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	// Everything below is undone on error, whatever fails first.
 	defer func() {
 		if err != nil {
-			bg := context.WithoutCancel(ctx)
-			if o.FailureLogs != "" && (env.Cluster != nil || env.OpenSearch != nil) {
-				if lerr := env.ExportLogs(bg, o.FailureLogs); lerr != nil {
-					o.Log.Warn("exporting the logs of the environment that failed", "dir", o.FailureLogs, "err", lerr)
-				}
-				err = fmt.Errorf("%w (what logs could be exported are in %s)", err, o.FailureLogs)
-			}
-			_ = env.Down(bg)
+			env.undo(context.WithoutCancel(ctx), o, &err)
 			env = nil
 		}
 	}()
+	if err = env.providers(ctx, &o); err != nil {
+		return env, err
+	}
+	if err = env.start(ctx); err != nil {
+		return env, err
+	}
+	if err = env.connect(); err != nil {
+		return env, err
+	}
+	t := exporters.Target{ClusterKind: env.ClusterKind, REST: env.REST, Kube: env.Kube, Kubeconfig: env.Cluster.Kubeconfig(),
+		LoadImageArchive: env.Cluster.LoadImageArchive, Endpoint: env.Instance.Endpoint,
+		PodEndpoint: podEndpoint(env.Instance), Client: env.Instance.Client}
+	if env.Exporter, err = env.exporter.Start(ctx, t); err != nil {
+		return env, fmt.Errorf("exporter (%s): %w", cmp.Or(o.Exporter, exporters.Builtin), err)
+	}
+	env.Search = eventindex.NewSearcher(env.Instance.Client, env.Exporter.Index)
+	return env, nil
+}
+
+// undo stops what a failed Up started, first exporting every component's
+// logs when the options ask for them; err says where they went.
+func (env *Env) undo(ctx context.Context, o Options, err *error) {
+	if o.FailureLogs != "" && (env.Cluster != nil || env.OpenSearch != nil) {
+		if lerr := env.ExportLogs(ctx, o.FailureLogs); lerr != nil {
+			o.Log.Warn("exporting the logs of the environment that failed", "dir", o.FailureLogs, "err", lerr)
+		}
+		*err = fmt.Errorf("%w (what logs could be exported are in %s)", *err, o.FailureLogs)
+	}
+	_ = env.Down(ctx)
+}
+
+// providers chooses and constructs the three providers; nothing starts.
+func (env *Env) providers(ctx context.Context, o *Options) (err error) {
 	if o.PrivateClusterDir {
 		if env.removeDir, err = os.MkdirTemp("", "eventcheck-cluster-"); err != nil {
-			return env, err
+			return err
 		}
 		o.ClusterOptions = append(o.ClusterOptions, cluster.WithDir(env.removeDir))
 	}
 	clusterName, osName := Choose(ctx, o.Cluster, o.OpenSearch, o.Log)
 	env.ClusterKind = clusterName
 	if env.exporter, err = exporters.New(o.Exporter, append([]exporters.Option{exporters.WithLogger(o.Log)}, o.ExporterOptions...)...); err != nil {
-		return env, err
+		return err
 	}
 	if env.Cluster, err = cluster.New(clusterName, append([]cluster.Option{cluster.WithLogger(o.Log)}, o.ClusterOptions...)...); err != nil {
-		return env, err
+		return err
 	}
 	// Known before any later error: Down must never stop a cluster it
 	// did not start (one from `eventcheck env up`).
 	if env.Cluster.Running(ctx) {
 		env.ReusedCluster = true
 	} else if o.RequireRunning {
-		return env, fmt.Errorf("--reuse: no %s cluster is running; start one with `eventcheck env up --cluster %s`", clusterName, clusterName)
+		return fmt.Errorf("--reuse: no %s cluster is running; start one with `eventcheck env up --cluster %s`", clusterName, clusterName)
 	}
 	osOpts := append([]opensearch.Option{opensearch.WithLogger(o.Log)}, o.OSOptions...)
 	if o.ReuseOpenSearch {
 		url, ok := opensearch.Detached(OpenSearchEnvDir(o.EnvDir))
 		if !ok {
-			return env, fmt.Errorf("--reuse: no OpenSearch from `eventcheck env up` is running (looked in %s); start the environment with `eventcheck env up`", OpenSearchEnvDir(o.EnvDir))
+			return fmt.Errorf("--reuse: no OpenSearch from `eventcheck env up` is running (looked in %s); start the environment with `eventcheck env up`", OpenSearchEnvDir(o.EnvDir))
 		}
 		osName = opensearch.URL
 		osOpts = append(osOpts, opensearch.WithEndpoint(opensearch.Endpoint{URL: url}))
@@ -167,12 +193,14 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 		osOpts = append(osOpts, opensearch.WithNetwork("kind"))
 	}
 	env.OpenSearchKind = osName
-	if env.OpenSearch, err = opensearch.New(osName, osOpts...); err != nil {
-		return env, err
-	}
+	env.OpenSearch, err = opensearch.New(osName, osOpts...)
+	return err
+}
 
-	// Both start in parallel; the first failure cancels the other, so a
-	// bad OpenSearch URL is reported at once, not after the cluster is up.
+// start brings the cluster and OpenSearch up in parallel; the first
+// failure cancels the other, so a bad OpenSearch URL is reported at once,
+// not after the cluster is up.
+func (env *Env) start(ctx context.Context) error {
 	upCtx, cancelUp := context.WithCancel(ctx)
 	defer cancelUp()
 	var wg sync.WaitGroup
@@ -188,36 +216,29 @@ func Up(ctx context.Context, o Options) (env *Env, err error) {
 	}
 	wg.Go(func() {
 		if err := env.Cluster.Up(upCtx); err != nil {
-			fail(fmt.Errorf("cluster (%s): %w", clusterName, err))
+			fail(fmt.Errorf("cluster (%s): %w", env.ClusterKind, err))
 		}
 	})
 	wg.Go(func() {
 		inst, err := env.OpenSearch.Start(upCtx)
 		if err != nil {
-			fail(fmt.Errorf("OpenSearch (%s): %w", osName, err))
+			fail(fmt.Errorf("OpenSearch (%s): %w", env.OpenSearchKind, err))
 			return
 		}
 		env.Instance = inst
 	})
 	wg.Wait()
-	if first != nil {
-		return env, first
-	}
+	return first
+}
+
+// connect makes the clients the checks and the exporter share.
+func (env *Env) connect() (err error) {
 	if env.REST, err = env.Cluster.RESTConfig(); err != nil {
-		return env, err
+		return err
 	}
 	env.REST.QPS, env.REST.Burst = 50, 100
-	if env.Kube, err = kubernetes.NewForConfig(env.REST); err != nil {
-		return env, err
-	}
-	t := exporters.Target{ClusterKind: clusterName, REST: env.REST, Kube: env.Kube, Kubeconfig: env.Cluster.Kubeconfig(),
-		LoadImageArchive: env.Cluster.LoadImageArchive, Endpoint: env.Instance.Endpoint,
-		PodEndpoint: podEndpoint(env.Instance), Client: env.Instance.Client}
-	if env.Exporter, err = env.exporter.Start(ctx, t); err != nil {
-		return env, fmt.Errorf("exporter (%s): %w", cmp.Or(o.Exporter, exporters.Builtin), err)
-	}
-	env.Search = eventindex.NewSearcher(env.Instance.Client, env.Exporter.Index)
-	return env, nil
+	env.Kube, err = kubernetes.NewForConfig(env.REST)
+	return err
 }
 
 // podEndpoint is OpenSearch as pods in the cluster reach it: on the
