@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 	"github.com/opensearch-project/opensearch-go/v4"
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 	"github.com/opensearch-project/opensearch-go/v4/signer/awsv2"
+
+	"github.com/eventcheck/eventcheck/exporter/redact"
 )
 
 // Config says how to reach OpenSearch.
@@ -58,12 +61,8 @@ func New(ctx context.Context, c Config) (*opensearchapi.Client, error) {
 		return nil, errors.New("no OpenSearch host given")
 	}
 	for _, h := range c.Hosts {
-		u, err := url.Parse(h)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("OpenSearch URL %q: want http(s)://host[:port]", h)
-		}
-		if u.User != nil {
-			return nil, fmt.Errorf("OpenSearch URL %s: put credentials in the username and password settings, not in the URL", u.Redacted())
+		if err := CheckURL(h); err != nil {
+			return nil, fmt.Errorf("OpenSearch URL %w", err)
 		}
 	}
 	tlsCfg, err := c.TLS.config()
@@ -117,6 +116,23 @@ func New(ctx context.Context, c Config) (*opensearchapi.Client, error) {
 		return nil, fmt.Errorf("failed to create OpenSearch client for %v: %w", c.Hosts, err)
 	}
 	return client, nil
+}
+
+// CheckURL says what is wrong with an OpenSearch URL, if anything. The
+// message names the URL with its credentials masked (redact.URL): a URL
+// that does not parse is the one most likely to be printed.
+func CheckURL(h string) error {
+	shown := strconv.Quote(redact.URL(h))
+	u, err := url.Parse(h)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(u.Host, " \t"):
+		return fmt.Errorf("%s: want http(s)://host[:port]", shown)
+	case u.User != nil:
+		return fmt.Errorf("%s: put credentials in the username and password settings, not in the URL", shown)
+	case u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(h, "?#"):
+		return fmt.Errorf("%s: a query or fragment has no place in an OpenSearch URL: want http(s)://host[:port][/path]", shown)
+	}
+	return nil
 }
 
 func (t TLS) config() (*tls.Config, error) {
