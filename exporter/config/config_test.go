@@ -262,3 +262,39 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A key far from every known one gets no suggestion: colour is no typo of
+// layout.
+func TestSuggestionsOnlyWhenClose(t *testing.T) {
+	doc := "receivers:\n  - name: x\n    opensearch:\n      hosts: [\"http://localhost:9200\"]\n      index: i\n      colour: red\n      idnex: j\n"
+	_, err := Parse([]byte(doc), noEnv)
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("error %v", err)
+	}
+	got := map[string]string{}
+	for _, p := range ps {
+		got[p.Path] = p.Message
+	}
+	if m := got["receivers[0].opensearch.colour"]; m != "unknown field" {
+		t.Errorf("colour: %q, want no suggestion", m)
+	}
+	if m := got["receivers[0].opensearch.idnex"]; !strings.Contains(m, "did you mean index?") {
+		t.Errorf("idnex: %q, want index suggested", m)
+	}
+}
+
+// A type error never quotes the value: it is often a secret set in the
+// wrong place (tls=<password>).
+func TestTypeErrorsDoNotQuoteTheValue(t *testing.T) {
+	for _, doc := range []string{
+		"receivers:\n  - name: x\n    opensearch: {hosts: [\"http://h:9200\"], index: i, tls: s3cretvalue}\n",
+		"receivers:\n  - name: x\n    opensearch: {hosts: [\"http://h:9200\"], index: i, bulk: {maxDocs: s3cretvalue}}\n",
+		"receivers:\n  - name: x\n    opensearch: {hosts: [\"http://h:9200\"], index: i, aws: s3cretvalue}\n",
+	} {
+		_, err := Parse([]byte(doc), noEnv)
+		if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "3") {
+			t.Errorf("%q: error %v: want line 3, no value", doc, err)
+		}
+	}
+}

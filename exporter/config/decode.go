@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/eventcheck/eventcheck/exporter/osclient"
+	"github.com/eventcheck/eventcheck/exporter/redact"
 )
 
 // Load reads a configuration file: the exporter's own config, or a whole
@@ -70,7 +71,7 @@ func ParseDocument(doc *yaml.Node, lookupEnv func(string) (string, bool)) (*Conf
 	}
 	var cfg Config
 	if err := root.Decode(&cfg); err != nil {
-		return nil, err
+		return nil, quoteless(err)
 	}
 	cfg.SetDefaults()
 	if ps := cfg.validate(); len(ps) > 0 {
@@ -110,12 +111,13 @@ func (d *decoder) walk(n *yaml.Node, t reflect.Type, path string) {
 			d.aliased[n.Alias] = true
 			d.walk(n.Alias, t, path)
 		}
+	case t.Kind() == reflect.Struct && t != reflect.TypeFor[time.Duration]() && n.Kind != yaml.MappingNode:
+		// Said here, not by the decoder, whose message quotes the value
+		// (tls=<a secret> passed by mistake).
+		d.problems = append(d.problems, Problem{Path: path, Line: n.Line, Column: n.Column, Message: "want a mapping of settings, not " + kindOf(n)})
 	case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
 		d.expand(n, path)
 	case t.Kind() == reflect.Struct && t != reflect.TypeFor[time.Duration]():
-		if n.Kind != yaml.MappingNode {
-			return // the decoder reports the type mismatch with its line
-		}
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, val := n.Content[i], n.Content[i+1]
@@ -168,8 +170,11 @@ func yamlFields(t reflect.Type) map[string]reflect.StructField {
 
 // suggest returns the known key closest to key, if it is close enough to
 // be a typo (the workshop's maxEventsAgeSeconds → maxEventAgeSeconds).
+//
+// Close enough is at most one edit per three letters of the key (at least
+// one): colour is four edits from layout, and no typo of it.
 func suggest(key string, fields map[string]reflect.StructField) string {
-	best, bestD := "", len(key)/2+2
+	best, bestD := "", max(1, len(key)/3)+1
 	for name := range fields {
 		if d := distance(strings.ToLower(key), strings.ToLower(name)); d < bestD || (d == bestD && name < best) {
 			best, bestD = name, d
@@ -178,25 +183,55 @@ func suggest(key string, fields map[string]reflect.StructField) string {
 	return best
 }
 
-// distance is the Levenshtein edit distance.
+// distance is the edit distance with transpositions (optimal string
+// alignment): idnex is one edit from index.
 func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
+}
+
+// quoteless is a decoding error without the values yaml quotes in it:
+// "cannot unmarshal !!str `hunter2` into int" keeps up to seven
+// characters of a password.
+func quoteless(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return errors.New(redact.YAML(err.Error()))
+	}
+	out := &yaml.TypeError{Errors: make([]string, len(te.Errors))}
+	for i, e := range te.Errors {
+		out.Errors[i] = redact.YAML(e)
+	}
+	return out
+}
+
+func kindOf(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "a single value"
+	}
+	return "an alias"
 }
 
 func mappingValue(m *yaml.Node, key string) *yaml.Node {

@@ -65,13 +65,14 @@ func query(s string) string {
 	return q + frag
 }
 
-// quoted is the part of a YAML type error that quotes the value:
-// "cannot unmarshal !!str `hunter2` into int" (yaml keeps up to seven
-// characters of it, enough of a password to matter).
-var quoted = regexp.MustCompile(" `[^`]*`")
+// quoted is the part of a YAML error that quotes the content: a type
+// error's value ("cannot unmarshal !!str `hunter2` into int": yaml keeps
+// up to seven characters, enough of a password to matter) or a token
+// ("unknown anchor 'x' referenced").
+var quoted = regexp.MustCompile(" `[^`]*`| '[^']*'")
 
-// YAML returns the message of a YAML decoding error without the values
-// it quotes: "line 3: cannot unmarshal !!str into int".
+// YAML returns the message of a YAML error without what it quotes of the
+// content: "line 3: cannot unmarshal !!str into int".
 func YAML(msg string) string {
 	return quoted.ReplaceAllString(msg, "")
 }

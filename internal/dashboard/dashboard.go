@@ -9,8 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
+
+	"github.com/eventcheck/eventcheck/internal/inputfile"
 )
 
 // Object is one saved object.
@@ -37,11 +38,12 @@ type File struct {
 	Order   []*Object
 }
 
-// Load reads an ndjson export; a malformed line is an error that names it.
+// Load reads an ndjson export (at most inputfile.Dashboards bytes); a
+// malformed line is an error that names it.
 func Load(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read("dashboards export", path, inputfile.Dashboards)
 	if err != nil {
-		return nil, fmt.Errorf("dashboards file: %w", err)
+		return nil, err
 	}
 	return Parse(path, bytes.NewReader(data))
 }
@@ -182,6 +184,35 @@ func (f *File) Dashboard(idOrTitle string) (*Dashboard, error) {
 		d.Panels = append(d.Panels, panel)
 	}
 	return d, nil
+}
+
+// MissingPanels lists, for a dashboard object, each panel that refers to
+// nothing or to an object the file does not hold: what Dashboard refuses,
+// said for every panel (lint reads a whole export).
+func (f *File) MissingPanels(o *Object) []error {
+	var a struct {
+		PanelsJSON string `json:"panelsJSON"`
+	}
+	if err := json.Unmarshal(o.Attributes, &a); err != nil {
+		return []error{fmt.Errorf("%s:%d: dashboard %s: %v", f.Path, o.Line, o.ID, err)}
+	}
+	var panels []struct {
+		PanelRefName string `json:"panelRefName"`
+	}
+	if err := json.Unmarshal([]byte(a.PanelsJSON), &panels); err != nil {
+		return []error{fmt.Errorf("%s:%d: dashboard %s panelsJSON: %v", f.Path, o.Line, o.ID, err)}
+	}
+	var errs []error
+	for _, p := range panels {
+		ref, ok := reference(o.References, p.PanelRefName)
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%s:%d: dashboard %s: panel %s has no reference", f.Path, o.Line, o.ID, p.PanelRefName))
+		case f.Objects[ref.Type+"/"+ref.ID] == nil:
+			errs = append(errs, fmt.Errorf("%s:%d: dashboard %s: panel %s refers to %s %s, which is not in the file", f.Path, o.Line, o.ID, p.PanelRefName, ref.Type, ref.ID))
+		}
+	}
+	return errs
 }
 
 func reference(refs []Reference, name string) (Reference, bool) {

@@ -9,8 +9,9 @@ package exportervalues
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"os"
+	"io"
 	"regexp"
 	"strings"
 
@@ -18,6 +19,8 @@ import (
 	"helm.sh/helm/v4/pkg/strvals"
 
 	"github.com/eventcheck/eventcheck/exporter/config"
+	"github.com/eventcheck/eventcheck/exporter/redact"
+	"github.com/eventcheck/eventcheck/internal/inputfile"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
 	"github.com/eventcheck/eventcheck/internal/yamlpos"
 )
@@ -31,38 +34,137 @@ type Values struct {
 	doc  *yaml.Node
 }
 
-// Load reads a values or config file and applies --set overrides.
+// Load reads a values or config file (at most inputfile.Values bytes) and
+// applies --set overrides.
 func Load(file string, set []string) (*Values, error) {
-	data, err := os.ReadFile(file)
+	data, err := inputfile.Read("exporter config", file, inputfile.Values)
 	if err != nil {
-		return nil, fmt.Errorf("exporter config %s: %w", file, err)
+		return nil, err
 	}
 	return Parse(file, data, set)
 }
 
 // Parse reads a values or config document and applies --set overrides
 // (Helm's strvals: later ones win, and they win over the file). file
-// names it in errors.
+// names it in errors. No message quotes a value: an override is most
+// often a password or a host with credentials.
 func Parse(file string, data []byte, set []string) (*Values, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("exporter config %s: %w", file, err)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("exporter config %s: %s", file, redact.YAML(err.Error()))
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("exporter config %s: want a mapping of settings (an exporter config, or Helm values with a config: block)", file)
 	}
-	v := &Values{File: file, doc: &doc, Helm: yamlpos.Child(doc.Content[0], "config") != nil}
-	for _, s := range set {
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("exporter config %s: a second YAML document follows the first (after ---): it would be ignored; keep one", file)
+	}
+	helm := yamlpos.Child(doc.Content[0], "config") != nil
+	v := &Values{File: file, doc: &doc, Helm: helm}
+	for i, s := range set {
+		if err := checkSet(s); err != nil {
+			return nil, fmt.Errorf("--set #%d (%s): %w", i+1, shownKeys(s), err)
+		}
 		overrides := map[string]any{}
 		if err := strvals.ParseInto(s, overrides); err != nil {
 			// strvals quotes parts of the value, which may be a password.
-			key, _, _ := strings.Cut(s, "=")
-			return nil, fmt.Errorf("--set %s=…: not key=value pairs as helm --set takes them (separate pairs with commas; write a comma inside a value as \\,)", key)
+			return nil, fmt.Errorf("--set %s: not key=value pairs as helm --set takes them (separate pairs with commas; write a comma inside a value as \\,)", shownKeys(s))
+		}
+		if _, ok := overrides["config"]; ok && !helm {
+			// Merged in, config: would become the whole exporter config,
+			// and the file's own settings would be dropped.
+			return nil, fmt.Errorf("--set %s: exporter config %s is a bare exporter config, not Helm values: it has no config: block to set; drop the config. prefix (as in receivers[0].opensearch.index=NAME), or give the Helm values file", shownKeys(s), file)
 		}
 		merge(doc.Content[0], overrides)
 		v.Helm = v.Helm || yamlpos.Child(doc.Content[0], "config") != nil
 	}
 	return v, nil
+}
+
+// shownKeys is a --set argument with its values masked: "a.b=…,c=…".
+func shownKeys(s string) string {
+	pairs := setPairs(s)
+	if len(pairs) == 0 {
+		return "(empty)"
+	}
+	keys := make([]string, len(pairs))
+	for i, p := range pairs {
+		keys[i] = p.key + "=…"
+		if !p.hasValue {
+			keys[i] = "…" // no =: the whole argument may be a value
+		}
+	}
+	return strings.Join(keys, ",")
+}
+
+// setPair is one key=value of a --set argument.
+type setPair struct {
+	key      string
+	hasValue bool
+}
+
+// setPairs splits a --set argument as strvals does: pairs separated by
+// commas, a backslash escaping the next character, a value in braces a
+// list (its commas do not separate pairs).
+func setPairs(s string) []setPair {
+	var out []setPair
+	i := 0
+	for i < len(s) {
+		start := i
+		for i < len(s) && s[i] != '=' && s[i] != ',' {
+			if s[i] == '\\' {
+				i++
+			}
+			i++
+		}
+		p := setPair{key: s[start:min(i, len(s))]}
+		if i < len(s) && s[i] == '=' {
+			p.hasValue = true
+			i++
+			if i < len(s) && s[i] == '{' {
+				for i < len(s) && s[i] != '}' {
+					if s[i] == '\\' {
+						i++
+					}
+					i++
+				}
+			}
+			for i < len(s) && s[i] != ',' {
+				if s[i] == '\\' {
+					i++
+				}
+				i++
+			}
+		}
+		out = append(out, p)
+		i++ // the comma
+	}
+	return out
+}
+
+// setKey is a key as helm --set takes it: names separated by dots, each
+// optionally indexed ([0]), a backslash escaping a dot.
+var setKey = regexp.MustCompile(`^(?:[^.\[\]=,\\]|\\.)+(?:\[[0-9]+\])*(?:\.(?:[^.\[\]=,\\]|\\.)+(?:\[[0-9]+\])*)*$`)
+
+// checkSet refuses what strvals accepts and silently applies nothing for:
+// an empty key (=v), an index left open (receivers[0.opensearch.password=...).
+// The message names the key, never the value.
+func checkSet(s string) error {
+	for _, p := range setPairs(s) {
+		switch {
+		case !p.hasValue:
+			continue // strvals says it has no value
+		case p.key == "":
+			return errors.New("a pair has an empty key: write it as key=value, such as config.receivers[0].opensearch.index=NAME")
+		case strings.Count(p.key, "[") != strings.Count(p.key, "]"):
+			return fmt.Errorf("key %q opens an index with [ and does not close it (receivers[0].name)", p.key)
+		case !setKey.MatchString(p.key):
+			return fmt.Errorf("key %q is malformed: names separated by dots, each optionally indexed as in receivers[0].opensearch.index", p.key)
+		}
+	}
+	return nil
 }
 
 // Config decodes the exporter config strictly, as our exporter reads it:
@@ -279,7 +381,8 @@ func merge(m *yaml.Node, overrides map[string]any) {
 	for k, val := range overrides {
 		cur := yamlpos.Child(m, k)
 		if cur == nil {
-			cur = &yaml.Node{}
+			// A new key is placed at the mapping it is added to.
+			cur = &yaml.Node{Line: m.Line, Column: m.Column}
 			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k, Line: m.Line, Column: m.Column}, cur)
 			m.Kind = yaml.MappingNode
 		}

@@ -114,3 +114,66 @@ func TestIndexAndKeysFollowTheRoutedReceivers(t *testing.T) {
 		t.Fatalf("unrouted: %v", err)
 	}
 }
+
+// A --set that strvals would accept and apply nothing for is an error
+// naming the key; no message carries the value.
+func TestMalformedSetIsAnErrorNamingTheKey(t *testing.T) {
+	for set, want := range map[string]string{
+		"receivers[0.opensearch.password=s3cret": `key "receivers[0.opensearch.password" opens an index`,
+		"=s3cret":                                "empty key",
+		"config.receivers[0].opensearch.index=x,=s3cret": "empty key",
+		".config.x=s3cret": `key ".config.x" is malformed`,
+		"config..x=s3cret": "config..x",
+		"s3cret":           "not key=value pairs",
+		"config.receivers[0].opensearch.password=a\\,b\\,s3cret": "",
+		"config.receivers[0].opensearch.password=a,s3cret":       "not key=value pairs",
+	} {
+		_, err := Parse("values.yaml", []byte(workshop), []string{set})
+		if want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", set, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%q: error %v, want %q without the value", set, err, want)
+		}
+	}
+	// Lists in braces keep their commas.
+	if _, err := Parse("values.yaml", []byte(workshop), []string{"config.receivers[0].opensearch.hosts={https://a:443,https://b:443}"}); err != nil {
+		t.Errorf("a list value: %v", err)
+	}
+}
+
+// A bare exporter config has no config: block: --set config.… is refused
+// rather than replacing the whole file with what it sets.
+func TestSetConfigOnABareConfigIsRefused(t *testing.T) {
+	bare := "receivers:\n  - name: os\n    opensearch: {hosts: [\"https://a:443\"], index: i}\nroute: {routes: [{match: [{receiver: os}]}]}\n"
+	_, err := Parse("config.yaml", []byte(bare), []string{"config.receivers[0].opensearch.index=x"})
+	if err == nil || !strings.Contains(err.Error(), "no config: block") || !strings.Contains(err.Error(), "drop the config. prefix") {
+		t.Fatalf("error %v", err)
+	}
+	v, err := Parse("config.yaml", []byte(bare), []string{"receivers[0].opensearch.index=x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := v.Config(nil); err != nil || cfg.Receivers[0].OpenSearch.Index != "x" {
+		t.Fatalf("%+v, %v", cfg, err)
+	}
+}
+
+// A second document would be ignored: it is refused.
+func TestSecondDocumentIsRefused(t *testing.T) {
+	if _, err := Parse("values.yaml", []byte(workshop+"---\nconfig: {}\n"), nil); err == nil || !strings.Contains(err.Error(), "second YAML document") {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := Parse("values.yaml", []byte("---\n"+workshop), nil); err != nil {
+		t.Fatalf("a leading ---: %v", err)
+	}
+}
+
+func TestLoadIsBounded(t *testing.T) {
+	if _, err := Load("/dev/zero", nil); err == nil || !strings.Contains(err.Error(), "/dev/zero is larger than 4 MiB") {
+		t.Fatalf("error %v", err)
+	}
+}
