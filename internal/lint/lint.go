@@ -21,7 +21,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -83,34 +82,51 @@ type Inputs struct {
 	Cluster *rest.Config
 }
 
-// Run lints the inputs; findings come sorted by file and line.
+// Run lints the inputs; findings come sorted by file and line. The
+// exporter config is the one a run would use: --exporter-config, else
+// checks.yaml's exporter.values, with checks.yaml's exporter.set and then
+// --set applied.
 func Run(ctx context.Context, in Inputs) []Finding {
 	var out []Finding
-	var cfg *config.Config
-	var values *exportervalues.Values
-	if in.ExporterConfig != "" {
-		var fs []Finding
-		values, cfg, fs = exporterConfig(in.ExporterConfig, in.Set)
-		out = append(out, fs...)
-	}
+	var s *scenario.Scenario
 	if in.Scenario != "" {
+		if in.Checks == "" && isDir(in.Scenario) && !exists(filepath.Join(in.Scenario, scenario.ChecksFile)) {
+			// A workshop module ships kustomizations and no checks.yaml
+			// (its page tells the story): lint what is there.
+			_, cfg, fs := exporterFindings(in.ExporterConfig, in.Set)
+			out = append(append(out, fs...), kustomizations(ctx, in.Scenario, in.Cluster)...)
+			return sorted(append(out, dashboardFindings(in, cfg)...))
+		}
 		opts := []scenario.LoadOption{scenario.AllowOutside(in.AllowOutsideScenario)}
 		if in.Checks != "" {
 			opts = append(opts, scenario.ChecksAt(in.Checks))
 		}
-		if in.Checks == "" && exists(in.Scenario) && !exists(filepath.Join(in.Scenario, scenario.ChecksFile)) {
-			// A workshop module ships kustomizations and no checks.yaml
-			// (its page tells the story): lint what is there.
-			out = append(out, kustomizations(ctx, in.Scenario, in.Cluster)...)
-			return sorted(append(out, dashboardFindings(in, cfg)...))
-		}
-		s, fs := scenarioFindings(ctx, in.Scenario, in.Checks, in.Cluster, opts...)
+		var fs []Finding
+		s, fs = scenarioFindings(ctx, in.Scenario, in.Checks, in.Cluster, opts...)
 		out = append(out, fs...)
-		if s != nil && cfg != nil {
-			out = append(out, routeFindings(in.ExporterConfig, values, cfg, s)...)
-		}
+	}
+	file, set := in.ExporterConfig, in.Set
+	if s != nil {
+		file, set = s.ExporterInputs(file, set)
+	}
+	values, cfg, fs := exporterFindings(file, set)
+	out = append(out, fs...)
+	if s != nil && cfg != nil {
+		out = append(out, routeFindings(file, values, cfg, s)...)
 	}
 	return sorted(append(out, dashboardFindings(in, cfg)...))
+}
+
+// exporterFindings lints the exporter config file with set applied; set
+// without a file is an error, as run refuses it.
+func exporterFindings(file string, set []string) (*exportervalues.Values, *config.Config, []Finding) {
+	if file == "" {
+		if len(set) > 0 {
+			return nil, nil, []Finding{{File: "--set", Severity: Error, Message: "--set needs an exporter config to apply to: give --exporter-config (or exporter.values in checks.yaml)"}}
+		}
+		return nil, nil, nil
+	}
+	return exporterConfig(file, set)
 }
 
 func dashboardFindings(in Inputs, cfg *config.Config) []Finding {
@@ -134,6 +150,11 @@ func sorted(out []Finding) []Finding {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
 
 // kustomizations renders every kustomization under dir (and, with a
@@ -192,11 +213,7 @@ func located(file string, err error) Finding {
 }
 
 func exporterConfig(file string, set []string) (*exportervalues.Values, *config.Config, []Finding) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, nil, []Finding{{File: file, Severity: Error, Message: err.Error()}}
-	}
-	values, err := exportervalues.Parse(file, data, set)
+	values, err := exportervalues.Load(file, set)
 	if err != nil {
 		return nil, nil, []Finding{located(file, err)}
 	}
@@ -233,6 +250,10 @@ func exporterConfig(file string, set []string) (*exportervalues.Values, *config.
 	return values, cfg, out
 }
 
+// scenarioFindings loads the scenario as run does: its problems (the
+// cross-checks of checks.yaml against what the phases create included)
+// are errors, its warnings warnings; with a cluster, every phase is also
+// dry-run server-side.
 func scenarioFindings(ctx context.Context, dir, checksFile string, cluster *rest.Config, opts ...scenario.LoadOption) (*scenario.Scenario, []Finding) {
 	if checksFile == "" {
 		checksFile = filepath.Join(dir, scenario.ChecksFile)
@@ -241,71 +262,33 @@ func scenarioFindings(ctx context.Context, dir, checksFile string, cluster *rest
 	var ps scenario.Problems
 	switch {
 	case errors.As(err, &ps):
-		out := make([]Finding, len(ps))
-		for i, p := range ps {
-			out[i] = Finding{File: p.File, Line: p.Line, Column: p.Column, Severity: Error, Message: p.Path + ": " + p.Message}
-		}
-		return nil, out
+		return nil, problemFindings(ps, Error)
 	case err != nil:
 		return nil, []Finding{located(checksFile, err)}
 	}
-	var out []Finding
-	at := func(path string, severity, format string, args ...any) {
-		line, col := s.Position(path)
-		out = append(out, Finding{File: checksFile, Line: line, Column: col, Severity: severity, Message: fmt.Sprintf(format, args...)})
+	out := problemFindings(s.Warnings, Warning)
+	if cluster == nil {
+		return s, out
 	}
-	for i, p := range s.Checks.Phases {
-		objs := s.Objects[p.Name]
-		creates := func(prefix string) bool {
-			for _, o := range objs {
-				// Pods of a workload carry its name as a prefix.
-				if strings.HasPrefix(o.GetName(), prefix) || strings.HasPrefix(prefix, o.GetName()) {
-					return true
-				}
-			}
-			return false
+	for _, p := range s.Checks.Phases {
+		a, err := manifest.NewApplier(cluster)
+		if err == nil {
+			err = a.DryRun(ctx, s.Objects[p.Name])
 		}
-		for j, d := range p.Documents {
-			if d.NamePrefix != "" && !creates(d.NamePrefix) {
-				at(fmt.Sprintf("phases[%d].documents[%d].namePrefix", i, j), Error,
-					"phase %s: check %s looks for objects named %s*, which the phase does not create", p.Name, d.Name, d.NamePrefix)
-			}
-			if d.Namespace != s.Checks.Namespace && !namespaceCreated(objs, d.Namespace) {
-				at(fmt.Sprintf("phases[%d].documents[%d].namespace", i, j), Warning,
-					"phase %s: check %s looks in namespace %s, which the scenario does not use", p.Name, d.Name, d.Namespace)
-			}
-		}
-		for j, w := range p.Workloads {
-			found := false
-			for _, o := range objs {
-				found = found || (o.GetKind() == w.Kind && o.GetName() == w.Name)
-			}
-			if !found {
-				at(fmt.Sprintf("phases[%d].workloads[%d].name", i, j), Error,
-					"phase %s: workload %s %s is not created by %s", p.Name, w.Kind, w.Name, p.Apply)
-			}
-		}
-		if cluster != nil {
-			a, err := manifest.NewApplier(cluster)
-			if err == nil {
-				err = a.DryRun(ctx, objs)
-			}
-			if err != nil {
-				out = append(out, Finding{File: path.Join(dir, p.Apply, "kustomization.yaml"), Severity: Error,
-					Message: fmt.Sprintf("server-side dry-run of phase %s: %v", p.Name, err)})
-			}
+		if err != nil {
+			out = append(out, Finding{File: path.Join(dir, p.Apply, "kustomization.yaml"), Severity: Error,
+				Message: fmt.Sprintf("server-side dry-run of phase %s: %v", p.Name, err)})
 		}
 	}
 	return s, out
 }
 
-func namespaceCreated(objs []*unstructured.Unstructured, ns string) bool {
-	for _, o := range objs {
-		if o.GetNamespace() == ns || (o.GetKind() == "Namespace" && o.GetName() == ns) {
-			return true
-		}
+func problemFindings(ps scenario.Problems, severity string) []Finding {
+	out := make([]Finding, len(ps))
+	for i, p := range ps {
+		out[i] = Finding{File: p.File, Line: p.Line, Column: p.Column, Severity: severity, Message: p.Path + ": " + p.Message}
 	}
-	return false
+	return out
 }
 
 // dashboards lints a saved-objects export: the dashboard id names, or
@@ -364,6 +347,13 @@ func (l dashboardLint) export(f *dashboard.File, cfg *config.Config) []Finding {
 	var others otherPatterns
 	checked := 0
 	for _, o := range f.Order {
+		if o.Type == "dashboard" {
+			// A panel of a missing visualization: run refuses it.
+			for _, err := range f.MissingPanels(o) {
+				out = append(out, fromDashboard(l.file, err))
+			}
+			continue
+		}
 		if o.Type != "visualization" && o.Type != "search" {
 			continue
 		}

@@ -61,7 +61,7 @@ func TestEachFinding(t *testing.T) {
 		{"malformed ndjson", Inputs{Dashboards: "fixtures/dashboards/malformed.ndjson"}, "malformed.ndjson:2: error:", true},
 		{"dashboard id not there", Inputs{Dashboards: "fixtures/dashboards/workshop.ndjson", DashboardID: "nope"}, `no dashboard "nope"`, true},
 		{"values without config", Inputs{ExporterConfig: "fixtures/lint/values-without-config.yaml"}, "without a config: block", true},
-		{"scenario checks objects it does not create", Inputs{Scenario: "fixtures/lint/scenario-bad"}, "checks.yaml:8:70: error: phase broken: check typo looks for objects named scenario-x*", true},
+		{"scenario checks objects it does not create", Inputs{Scenario: "fixtures/lint/scenario-bad"}, "checks.yaml:8:70: error: phases[0].documents[0].namePrefix: scenario-x*: no object of phase broken has this name", true},
 		{"missing scenario dir", Inputs{Scenario: "fixtures/lint/none"}, "fixtures/lint/none does not exist", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,7 +232,7 @@ receivers:
 `)
 	got := lines(Run(context.Background(), Inputs{Scenario: filepath.Join(dir, "sc"), ExporterConfig: values}))
 	for _, want := range []string{
-		checks + ":10:34: error: phase broken: workload Deployment scenario-a is not created by base",
+		checks + ":10:34: error: phases[0].workloads[0].name: Deployment scenario-a is not created by base (phase broken)",
 		values + ":5:11: warning: receiver \"os\" is not used by any route",
 	} {
 		if !strings.Contains(got, want) {

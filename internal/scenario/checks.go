@@ -5,10 +5,8 @@
 package scenario
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
-	"io/fs"
 	"path"
 	"regexp"
 	"slices"
@@ -21,7 +19,6 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/dashboard"
 	"github.com/eventcheck/eventcheck/internal/eventindex"
-	"github.com/eventcheck/eventcheck/internal/manifest"
 	"github.com/eventcheck/eventcheck/internal/yamlpos"
 )
 
@@ -176,133 +173,30 @@ type Scenario struct {
 	// ExporterValues is the path of checks.yaml's exporter.values, made
 	// absolute ("" when it names none).
 	ExporterValues string
-	root           *yaml.Node
+	// Warnings are what lint warns of and run says before it starts: a
+	// check that looks in a namespace no phase uses.
+	Warnings Problems
+	root     *yaml.Node
+}
+
+// ExporterInputs is the exporter config a run of the scenario runs and
+// the overrides applied to it, in order: file (--exporter-config), else
+// checks.yaml's exporter.values; checks.yaml's exporter.set, then set
+// (--set). run and lint both take them from here.
+func (s *Scenario) ExporterInputs(file string, set []string) (string, []string) {
+	if e := s.Checks.Exporter; e != nil {
+		set = append(slices.Clone(e.Set), set...)
+		if file == "" {
+			file = s.ExporterValues
+		}
+	}
+	return file, set
 }
 
 // Position is where a field of the checks (phases[0].workloads[1].name)
 // is in ChecksFile.
 func (s *Scenario) Position(path string) (line, col int) {
 	return yamlpos.Find(s.root, path)
-}
-
-// LoadOption changes how a scenario is loaded.
-type LoadOption func(*loadOptions)
-
-type loadOptions struct {
-	allowOutside bool
-	checksFile   string
-}
-
-// ChecksAt reads the checks from path instead of the scenario
-// directory's checks.yaml (a gate repository keeps its checks beside a
-// module it does not own); apply: paths still resolve against the
-// scenario directory, the checks' other paths against path's directory.
-func ChecksAt(path string) LoadOption {
-	return func(o *loadOptions) { o.checksFile = path }
-}
-
-// AllowOutside lets phases apply kustomizations outside the scenario
-// directory (a layout whose checks sit apart from its manifests).
-func AllowOutside(allow bool) LoadOption {
-	return func(o *loadOptions) { o.allowOutside = allow }
-}
-
-func options(opts []LoadOption) loadOptions {
-	var o loadOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	return o
-}
-
-// LoadDir loads a scenario directory from disk.
-func LoadDir(dir string, opts ...LoadOption) (*Scenario, error) {
-	fsys := filesys.MakeFsOnDisk()
-	if !fsys.IsDir(dir) {
-		return nil, fmt.Errorf("scenario directory %s does not exist (want a directory with %s and kustomizations)", dir, ChecksFile)
-	}
-	return load(fsys, dir, options(opts))
-}
-
-// LoadFS loads a scenario from an embedded tree (the built-in ones); the
-// whole tree is available, so relative paths resolve as on disk.
-func LoadFS(src fs.FS, dir string, opts ...LoadOption) (*Scenario, error) {
-	mem := filesys.MakeFsInMemory()
-	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(src, p)
-		if err != nil {
-			return err
-		}
-		return mem.WriteFile("/"+p, data)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("built-in scenario %s: %w", dir, err)
-	}
-	return load(mem, "/"+dir, options(opts))
-}
-
-func load(fsys filesys.FileSystem, dir string, o loadOptions) (*Scenario, error) {
-	file := path.Join(dir, ChecksFile)
-	if o.checksFile != "" {
-		file = o.checksFile
-	}
-	checksDir := path.Dir(file)
-	data, err := fsys.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("scenario %s has no %s: %w", dir, ChecksFile, err)
-	}
-	var c Checks
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if err := c.validate(file, &root, o); err != nil {
-		return nil, err
-	}
-	s := &Scenario{Name: path.Base(dir), FS: fsys, Dir: dir, Checks: c, ChecksFile: file, root: &root, Objects: map[string][]*unstructured.Unstructured{}}
-	if e := c.Exporter; e != nil && e.Values != "" {
-		s.ExporterValues = e.Values
-		if !path.IsAbs(e.Values) {
-			s.ExporterValues = path.Join(checksDir, e.Values)
-		}
-		if !fsys.Exists(s.ExporterValues) {
-			line, col := yamlpos.Find(&root, "exporter.values")
-			return nil, Problems{{File: file, Line: line, Column: col, Path: "exporter.values", Message: fmt.Sprintf("%s does not exist (paths are relative to this file)", s.ExporterValues)}}
-		}
-	}
-	if d := c.Dashboard; d != nil {
-		file := d.File
-		if !path.IsAbs(file) {
-			file = path.Join(checksDir, file)
-		}
-		data, err := fsys.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("%s: dashboard.file: %w", s.ChecksFile, err)
-		}
-		f, err := dashboard.Parse(file, bytes.NewReader(data))
-		if err != nil {
-			return nil, err
-		}
-		if s.Dashboard, err = f.Dashboard(d.ID); err != nil {
-			return nil, err
-		}
-	}
-	for _, p := range c.Phases {
-		objs, err := manifest.Render(fsys, path.Join(dir, p.Apply))
-		if err != nil {
-			return nil, fmt.Errorf("phase %s: %w", p.Name, err)
-		}
-		s.Objects[p.Name] = objs
-	}
-	return s, nil
 }
 
 // histogramInterval is a fixed interval OpenSearch's date histogram takes.
@@ -321,6 +215,21 @@ type validation struct {
 func (v *validation) bad(where, format string, args ...any) {
 	line, col := yamlpos.Find(v.root, where)
 	v.ps = append(v.ps, Problem{File: v.file, Line: line, Column: col, Path: where, Message: fmt.Sprintf(format, args...)})
+}
+
+// eventType wants an event type as the API writes it: Normal or Warning,
+// with that case (the index holds "Warning"; "warning" matches nothing).
+func (v *validation) eventType(where, t string) {
+	if t == "" || t == "Normal" || t == "Warning" {
+		return
+	}
+	for _, want := range []string{"Normal", "Warning"} {
+		if strings.EqualFold(t, want) {
+			v.bad(where, "%q: event types are Normal and Warning, and case matters (did you mean %s?)", t, want)
+			return
+		}
+	}
+	v.bad(where, "%q: event types are Normal and Warning", t)
 }
 
 // timeout fills a default; a negative duration would make a check give up
@@ -397,6 +306,7 @@ func (p *Phase) validate(v *validation, where, namespace string, o loadOptions) 
 		p.Rises[j].validate(v, fmt.Sprintf("%s.rises[%d]", where, j))
 	}
 	for j, r := range p.Record {
+		v.eventType(fmt.Sprintf("%s.record[%d].type", where, j), r.Type)
 		w := fmt.Sprintf("%s.record[%d].name", where, j)
 		if v.recorded[r.Name] {
 			v.bad(w, "%q is recorded twice", r.Name)
@@ -414,6 +324,7 @@ func (d *DocumentCheck) validate(v *validation, w, namespace string) {
 	} else {
 		v.unique(w+".name", "check", d.Name)
 	}
+	v.eventType(w+".type", d.Type)
 	if d.MessageRegexp != "" {
 		if _, err := regexp.Compile(d.MessageRegexp); err != nil {
 			v.bad(w+".messageRegexp", "%v", err)
@@ -456,6 +367,7 @@ func (e *EnrichmentCheck) validate(v *validation, w, namespace string) {
 
 func (r *Rise) validate(v *validation, w string) {
 	v.unique(w+".name", "check", r.Name)
+	v.eventType(w+".type", r.Type)
 	if !v.recorded[r.Above] {
 		v.bad(w+".above", "%q is not recorded in an earlier phase", r.Above)
 	}
@@ -485,6 +397,9 @@ func (d *DashboardCheck) validate(v *validation, phases []Phase) {
 	}
 	if d.Interval != "" && !histogramInterval.MatchString(d.Interval) {
 		v.bad("dashboard.interval", "%q is not a histogram interval: give a number and a unit such as 30s, 1m or 1h", d.Interval)
+	}
+	for i, t := range d.Types {
+		v.eventType(fmt.Sprintf("dashboard.types[%d]", i), t)
 	}
 	for i, row := range d.Rows {
 		if row.Reason == "" {

@@ -190,3 +190,117 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+// A file that is not a checks.yaml says so, and never quotes its content:
+// a password file passed as --checks by mistake must not be echoed.
+func TestNotAChecksFileSaysSoWithoutItsContent(t *testing.T) {
+	const head = "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: other\nphases:\n  - {name: a, apply: only}\n"
+	for _, tc := range []struct {
+		name, checks string
+		want         []string
+	}{
+		{"empty", "", []string{"checks.yaml is empty"}},
+		{"comments only", "# nothing yet\n", []string{"checks.yaml is empty"}},
+		{"a password", "hunter2-secret\n", []string{"checks.yaml:1: not a checks.yaml"}},
+		{"a list", "- hunter2-secret\n", []string{"not a checks.yaml", "a list"}},
+		{"YAML that does not parse", "a: b\n c: 'hunter2-secret\n", []string{"not a checks.yaml", "line"}},
+		{"a second document", head + "---\napiVersion: eventcheck.dev/v1\n", []string{"checks.yaml:6: a second YAML document"}},
+		{"a type error", head + "completeness: {timeout: hunter2-secret}\n", []string{"checks.yaml", "line 6"}},
+		{"more than 1 MiB", head + strings.Repeat("# padding\n", 120000), []string{"larger than 1 MiB"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadDir(writeScenario(t, tc.checks))
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error should contain %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "EOF") {
+				t.Errorf("error quotes the file or says EOF:\n%v", err)
+			}
+		})
+	}
+	dir := writeScenario(t, head)
+	if _, err := LoadDir(filepath.Join(dir, ChecksFile)); err == nil || !strings.Contains(err.Error(), "is a file, not a directory") {
+		t.Errorf("a file as the scenario directory: %v", err)
+	}
+	missing := filepath.Join(dir, "nope.yaml")
+	if _, err := LoadDir(dir, ChecksAt(missing)); err == nil || !strings.Contains(err.Error(), "checks file "+missing+" does not exist") {
+		t.Errorf("a missing --checks file: %v", err)
+	}
+}
+
+// The built-in scenario's files are named as such, not by an embedded
+// path that is on no disk.
+func TestBuiltInFilesAreNamedAsBuiltIn(t *testing.T) {
+	s, err := LoadFS(eventcheck.Content, eventcheck.DefaultScenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ChecksFile != "built-in scenario events, checks.yaml" {
+		t.Errorf("ChecksFile %q", s.ChecksFile)
+	}
+}
+
+// apply: is checked on resolved paths: a symlink pointing out of the
+// scenario, or a kustomization reaching ../../outside, is refused unless
+// allowed.
+func TestApplyStaysInsideOnceResolved(t *testing.T) {
+	const checks = "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: other\nphases:\n  - name: a\n    apply: only\n"
+	parent := t.TempDir()
+	writeTree(t, parent, map[string]string{
+		"outside/kustomization.yaml":     "resources: [cm.yaml]\nnamespace: other\n",
+		"outside/cm.yaml":                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+		"link/checks.yaml":               checks,
+		"dotdot/checks.yaml":             checks,
+		"dotdot/only/kustomization.yaml": "resources: [../../outside]\n",
+	})
+	if err := os.Symlink(filepath.Join(parent, "outside"), filepath.Join(parent, "link", "only")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"link", "dotdot"} {
+		dir := filepath.Join(parent, name)
+		_, err := LoadDir(dir)
+		var ps Problems
+		if !errors.As(err, &ps) || len(ps) != 1 || ps[0].Path != "phases[0].apply" || ps[0].Line != 6 ||
+			!strings.Contains(ps[0].Message, "outside the scenario directory") || !strings.Contains(ps[0].Message, "--allow-outside-scenario") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if s, err := LoadDir(dir, AllowOutside(true)); err != nil || len(s.Objects["a"]) != 1 {
+			t.Errorf("%s with --allow-outside-scenario: %v", name, err)
+		}
+	}
+}
+
+// Event types are Normal and Warning, case and all; the wrong case is
+// refused with the right one suggested.
+func TestEventTypeCase(t *testing.T) {
+	_, err := LoadDir(writeScenario(t, "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: other\nphases:\n  - name: a\n    apply: only\n    documents:\n      - {name: d, type: warning}\n    record:\n      - {name: r, type: Info}\n"))
+	for _, want := range []string{`phases[0].documents[0].type: "warning": event types are Normal and Warning, and case matters (did you mean Warning?)`,
+		`phases[0].record[0].type: "Info": event types are Normal and Warning`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want %q", err, want)
+		}
+	}
+}
+
+// What lint checks of checks.yaml against the phases' objects, load does:
+// run refuses it before anything starts, and warns of the rest.
+func TestChecksAgainstWhatThePhasesCreate(t *testing.T) {
+	_, err := LoadDir(writeScenario(t, "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: other\nphases:\n  - name: a\n    apply: only\n    documents:\n      - {name: d, namePrefix: y}\n    workloads:\n      - {kind: Deployment, name: x, condition: Available}\n"))
+	var ps Problems
+	if !errors.As(err, &ps) || len(ps) != 2 || ps[0].Path != "phases[0].documents[0].namePrefix" || ps[1].Path != "phases[0].workloads[0].name" {
+		t.Fatalf("%v", err)
+	}
+	s, err := LoadDir(writeScenario(t, "apiVersion: eventcheck.dev/v1\nkind: Checks\nnamespace: othr\nphases:\n  - name: a\n    apply: only\n    documents:\n      - {name: d, namespace: elsewhere}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Warnings) != 2 || s.Warnings[0].Path != "namespace" || !strings.Contains(s.Warnings[0].Message, `their objects are in "other"`) ||
+		s.Warnings[1].Path != "phases[0].documents[0].namespace" {
+		t.Fatalf("warnings %v", s.Warnings)
+	}
+}
