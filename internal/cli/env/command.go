@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -45,6 +46,9 @@ func (o *options) provider(ctx context.Context, log *slog.Logger) (cluster.Provi
 // help; with an argument (a misspelt verb such as `env upp`) it is a usage
 // error, not a silent exit 0.
 func groupOnly(cmd *cobra.Command, args []string) error {
+	if err := flags.FlagTakenAsValue(cmd); err != nil {
+		return exitcode.Wrap(exitcode.Usage, err)
+	}
 	if len(args) > 0 {
 		return exitcode.Errorf(exitcode.Usage, "unknown command %q for %q: see %q", args[0], cmd.CommandPath(), cmd.CommandPath()+" --help")
 	}
@@ -72,29 +76,73 @@ eventcheck run --reuse then uses them, and env down stops them.`,
 
 // upCommand starts both halves at once: the cluster and OpenSearch come
 // up in parallel, and either failing is an environment error (exit 3).
+// The first failure cancels the other half, and what this command started
+// is stopped again (and said): a failed env up leaves nothing running.
 func upCommand(o *options, log *slog.Logger) *cobra.Command {
 	return &cobra.Command{
 		Use:   "up",
 		Short: "Start the cluster and OpenSearch (or reuse running ones) and print how to reach them",
-		Args:  cobra.NoArgs,
+		Args:  flags.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			p, err := o.provider(ctx, log)
 			if err != nil {
 				return exitcode.Wrap(exitcode.Usage, err)
 			}
+			clusterWasUp := p.Running(ctx)
+			upCtx, cancel := context.WithCancel(ctx)
+			defer cancel()
 			var wg sync.WaitGroup
 			var clusterErr, osErr error
 			var url string
-			wg.Go(func() { clusterErr = p.Up(ctx) })
-			wg.Go(func() { url, osErr = openSearchUp(ctx, log, o.EnvDir) })
+			var startedOS bool
+			wg.Go(func() {
+				if clusterErr = p.Up(upCtx); clusterErr != nil {
+					cancel()
+				}
+			})
+			wg.Go(func() {
+				if url, startedOS, osErr = openSearchUp(upCtx, log, o.EnvDir); osErr != nil {
+					cancel()
+				}
+			})
 			wg.Wait()
-			if err := errors.Join(clusterErr, osErr); err != nil {
-				return exitcode.Wrap(exitcode.Environment, err)
+			if clusterErr == nil && osErr == nil {
+				printEnv(cmd.OutOrStdout(), o.chosen, p.Kubeconfig(), url)
+				fmt.Fprintf(cmd.OutOrStdout(), "  run with:   eventcheck run --reuse --cluster %s\n  stop with:  eventcheck env down --cluster %s\n", o.chosen, o.chosen)
+				return nil
 			}
-			printEnv(cmd.OutOrStdout(), o.chosen, p.Kubeconfig(), url)
-			fmt.Fprintf(cmd.OutOrStdout(), "  run with:   eventcheck run --reuse --cluster %s\n  stop with:  eventcheck env down --cluster %s\n", o.chosen, o.chosen)
-			return nil
+			// The half cancelled because the other failed says only that.
+			var errs []error
+			for _, e := range []error{clusterErr, osErr} {
+				if e != nil && (ctx.Err() != nil || !errors.Is(e, context.Canceled)) {
+					errs = append(errs, e)
+				}
+			}
+			stopCtx := context.WithoutCancel(ctx)
+			var stopped []string
+			if clusterErr == nil && !clusterWasUp {
+				if err := p.Down(stopCtx); err != nil {
+					errs = append(errs, fmt.Errorf("stopping the cluster this command started: %w", err))
+				} else {
+					stopped = append(stopped, "the "+o.chosen+" cluster")
+				}
+			}
+			if startedOS {
+				if err := opensearch.StopDetached(harness.OpenSearchEnvDir(o.EnvDir)); err != nil {
+					errs = append(errs, fmt.Errorf("stopping the OpenSearch this command started: %w", err))
+				} else {
+					stopped = append(stopped, "OpenSearch")
+				}
+			}
+			err = errors.Join(errs...)
+			if len(stopped) > 0 {
+				err = fmt.Errorf("%w\nstopped what this command had started: %s", err, strings.Join(stopped, " and "))
+			}
+			if ctx.Err() != nil {
+				return exitcode.Wrap(exitcode.Interrupted, fmt.Errorf("interrupted while bringing the environment up; nothing this command started is left running: %w", err))
+			}
+			return exitcode.Wrap(exitcode.Environment, err)
 		},
 	}
 }
@@ -105,7 +153,7 @@ func downCommand(o *options, log *slog.Logger) *cobra.Command {
 	return &cobra.Command{
 		Use:   "down",
 		Short: "Stop what env up started",
-		Args:  cobra.NoArgs,
+		Args:  flags.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := o.provider(cmd.Context(), log)
 			if err != nil {
@@ -126,7 +174,7 @@ func statusCommand(o *options, log *slog.Logger) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Say whether the environment is running and how to reach it",
-		Args:  cobra.NoArgs,
+		Args:  flags.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := o.provider(cmd.Context(), log)
 			if err != nil {
@@ -144,25 +192,26 @@ func statusCommand(o *options, log *slog.Logger) *cobra.Command {
 }
 
 // openSearchUp starts (or finds) the detached local OpenSearch and applies
-// the index template.
-func openSearchUp(ctx context.Context, log *slog.Logger, envDir string) (string, error) {
+// the index template; started says this call started it (so a failure
+// elsewhere stops it again).
+func openSearchUp(ctx context.Context, log *slog.Logger, envDir string) (url string, started bool, err error) {
 	dir := harness.OpenSearchEnvDir(envDir)
 	if url, ok := opensearch.Detached(dir); ok {
 		log.Info("reusing running OpenSearch", "url", url)
-		return url, nil
+		return url, false, nil
 	}
 	p, err := opensearch.New(opensearch.Local, opensearch.WithDir(dir), opensearch.WithDetach(true), opensearch.WithLogger(log))
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	inst, err := p.Start(ctx)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if err := eventindex.ApplyTemplate(ctx, inst.Client); err != nil {
-		return "", err
+		return "", true, err
 	}
-	return inst.Endpoint.URL, nil
+	return inst.Endpoint.URL, true, nil
 }
 
 func printEnv(w io.Writer, clusterName, kubeconfig, url string) {
@@ -175,7 +224,7 @@ func prepareCommand(log *slog.Logger) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "prepare",
 		Short: "Install what the local environment needs: the OpenSearch distribution (via Maven), its system user, a JDK check",
-		Args:  cobra.NoArgs,
+		Args:  flags.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := opensearch.Prepare(cmd.Context(), opensearch.WithVersion(d.OSVersion), opensearch.WithZip(d.OSZip),
 				opensearch.WithJavaHome(d.JavaHome), opensearch.WithLogger(log))
@@ -196,7 +245,7 @@ func buildCommand(log *slog.Logger) *cobra.Command {
 	return &cobra.Command{
 		Use:   "build-localcluster",
 		Short: "Build the localcluster binary: from the source tree, or for an installed eventcheck from its module version",
-		Args:  cobra.NoArgs,
+		Args:  flags.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			src, err := filepath.Abs("localcluster")
 			if err != nil {
@@ -249,9 +298,9 @@ func engineCommand() *cobra.Command {
 		}
 	}
 	c.AddCommand(&cobra.Command{
-		Use: "up", Short: "Start a Docker daemon unless an engine already answers", Args: cobra.NoArgs, RunE: run(engine.Up),
+		Use: "up", Short: "Start a Docker daemon unless an engine already answers", Args: flags.NoArgs, RunE: run(engine.Up),
 	}, &cobra.Command{
-		Use: "down", Short: "Stop the Docker daemon env engine up started", Args: cobra.NoArgs, RunE: run(engine.Down),
+		Use: "down", Short: "Stop the Docker daemon env engine up started", Args: flags.NoArgs, RunE: run(engine.Down),
 	})
 	c.PersistentFlags().StringVar(&dir, "dir", "", "the daemon's state directory (default: the user cache directory's eventcheck/engine)")
 	return c

@@ -12,10 +12,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/eventcheck/eventcheck/exporter/osclient"
 	"github.com/eventcheck/eventcheck/internal/cluster"
 	"github.com/eventcheck/eventcheck/internal/exporters"
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
 	"github.com/eventcheck/eventcheck/internal/harness"
+	"github.com/eventcheck/eventcheck/internal/inputfile"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
@@ -76,10 +78,36 @@ func (c *Cluster) Options(name string) []cluster.Option {
 	return opts
 }
 
-// Validate refuses a provider name no backend has.
+// Validate refuses a provider name no backend has and values that cannot
+// work (no nodes, a file that is not there), before anything starts: `env
+// up` must not start OpenSearch and then find the localcluster binary
+// missing.
 func (c *Cluster) Validate() error {
 	if !slices.Contains(cluster.Names, c.Cluster) {
 		return fmt.Errorf("--cluster %q: use one of %v", c.Cluster, cluster.Names)
+	}
+	if c.Nodes < 1 {
+		return fmt.Errorf("--nodes %d: a cluster needs at least 1 node", c.Nodes)
+	}
+	if c.KindConfig != "" {
+		if err := inputfile.Check("--kind-config", c.KindConfig, inputfile.Values); err != nil {
+			return err
+		}
+	}
+	if c.Cluster == cluster.Kubeconfig && c.Kubeconfig != "" {
+		// With kind, --kubeconfig is where kind writes its own.
+		if err := inputfile.Check("--kubeconfig", c.Kubeconfig, inputfile.Credential); err != nil {
+			return err
+		}
+	}
+	flag, bin := "--localcluster-bin", c.LocalclusterBin
+	if bin == "" {
+		flag, bin = "$EVENTCHECK_LOCALCLUSTER", os.Getenv("EVENTCHECK_LOCALCLUSTER")
+	}
+	if bin != "" {
+		if st, err := os.Stat(bin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return fmt.Errorf("%s %s: not an executable file; build it with `eventcheck env build-localcluster` (or `make localcluster`), or fix the path", flag, bin)
+		}
 	}
 	return nil
 }
@@ -224,6 +252,30 @@ func (f *Env) validate(exporterOpts []exporters.Option) error {
 	if f.OpenSearch == opensearch.URL && f.OSURL == "" {
 		return fmt.Errorf("--opensearch url needs --opensearch-url")
 	}
+	if f.OSURL != "" {
+		if err := osclient.CheckURL(f.OSURL); err != nil {
+			return fmt.Errorf("--opensearch-url %w", err)
+		}
+	}
+	if f.AWSService != "" && f.AWSService != "es" && f.AWSService != "aoss" {
+		return fmt.Errorf("--aws-service %q: want es (OpenSearch Service) or aoss (OpenSearch Serverless)", f.AWSService)
+	}
+	for _, file := range []struct{ flag, path string }{{"--opensearch-ca", f.OSCA}, {"--opensearch-cert", f.OSCert}, {"--opensearch-key", f.OSKey}} {
+		if file.path == "" {
+			continue
+		}
+		if err := inputfile.Check(file.flag, file.path, inputfile.Credential); err != nil {
+			return err
+		}
+	}
+	if (f.OSCert == "") != (f.OSKey == "") {
+		return fmt.Errorf("--opensearch-cert and --opensearch-key go together: give both, or neither")
+	}
+	if f.OSZip != "" {
+		if st, err := os.Stat(f.OSZip); err != nil || !st.Mode().IsRegular() {
+			return fmt.Errorf("--opensearch-zip %s: not a file (want the distribution zip)", f.OSZip)
+		}
+	}
 	return nil
 }
 
@@ -277,13 +329,7 @@ func (f *Env) OptionsFor(log *slog.Logger, s *scenario.Scenario) (harness.Option
 	if err != nil {
 		return o, err
 	}
-	file, set := f.ExporterConfig, []string(f.Set)
-	if e := s.Checks.Exporter; e != nil {
-		set = append(slices.Clone(e.Set), set...)
-		if file == "" {
-			file = s.ExporterValues
-		}
-	}
+	file, set := s.ExporterInputs(f.ExporterConfig, f.Set)
 	if file == "" {
 		if len(set) > 0 {
 			return o, fmt.Errorf("--set needs an exporter config to apply to: give --exporter-config or exporter.values in %s", s.ChecksFile)

@@ -11,18 +11,25 @@ import (
 )
 
 func TestBadFlagValues(t *testing.T) {
-	good := Env{Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "builtin"}
+	good := Env{Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin"}
 	if _, err := good.Options(slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatalf("%+v refused: %v", good, err)
 	}
 	for want, f := range map[string]Env{
-		`--cluster "minikube"`:       {Cluster: Cluster{Cluster: "minikube"}, OpenSearch: "auto", Exporter: "builtin"},
-		`--opensearch "elastic"`:     {Cluster: Cluster{Cluster: "local"}, OpenSearch: "elastic", Exporter: "builtin"},
-		"--opensearch-url":           {Cluster: Cluster{Cluster: "local"}, OpenSearch: "url", Exporter: "builtin"},
-		"--opensearch-password-file": {Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "builtin", OSPasswordFile: "/nonexistent/password"},
-		`--exporter "fluent"`:        {Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "fluent"},
-		"nodes run no containers":    {Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "helm"},
-		"closing quote":              {Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "process", ExporterCommand: `"unclosed`},
+		`--cluster "minikube"`:                       {Cluster: Cluster{Cluster: "minikube", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin"},
+		`--opensearch "elastic"`:                     {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "elastic", Exporter: "builtin"},
+		"--opensearch-url":                           {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "url", Exporter: "builtin"},
+		"--opensearch-password-file":                 {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSPasswordFile: "/nonexistent/password"},
+		`--exporter "fluent"`:                        {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "fluent"},
+		"nodes run no containers":                    {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "helm"},
+		"closing quote":                              {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "process", ExporterCommand: `"unclosed`},
+		`--opensearch-url "http://admin:xxxxx@[::1"`: {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSURL: "http://admin:s3cret@[::1"},
+		`--aws-service "s3"`:                         {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", AWSService: "s3"},
+		"--nodes 0":                                  {Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "builtin"},
+		"--opensearch-ca /nonexistent/ca.pem":        {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSCA: "/nonexistent/ca.pem"},
+		"--opensearch-key /nonexistent/key.pem":      {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSCert: "/etc/hostname", OSKey: "/nonexistent/key.pem"},
+		"--kubeconfig /nonexistent/kubeconfig":       {Cluster: Cluster{Cluster: "kubeconfig", Nodes: 3, Kubeconfig: "/nonexistent/kubeconfig"}, OpenSearch: "auto", Exporter: "builtin"},
+		"--localcluster-bin /nonexistent":            {Cluster: Cluster{Cluster: "local", Nodes: 3, LocalclusterBin: "/nonexistent"}, OpenSearch: "auto", Exporter: "builtin"},
 	} {
 		_, err := f.Options(slog.New(slog.DiscardHandler))
 		if err == nil || !strings.Contains(err.Error(), want) {

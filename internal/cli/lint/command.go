@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
+	"github.com/eventcheck/eventcheck/internal/cli/flags"
 	"github.com/eventcheck/eventcheck/internal/lint"
 )
 
@@ -28,7 +29,7 @@ and exits 2 when any is an error (0 with only warnings).
   eventcheck lint --exporter-config config/events-exporter-values.yaml \
     --set config.receivers[0].opensearch.hosts[0]=https://search.example:443
   eventcheck lint --scenario ./module --kubeconfig ~/.kube/config   # plus a server-side dry-run`,
-		Args: cobra.NoArgs,
+		Args: flags.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in.Scenario == "" && in.ExporterConfig == "" && in.Dashboards == "" {
 				return exitcode.Errorf(exitcode.Usage, "nothing to lint: give --scenario, --exporter-config and/or --dashboards")
@@ -44,7 +45,16 @@ and exits 2 when any is an error (0 with only warnings).
 				}
 				in.Cluster = cfg
 			}
-			findings := lint.Run(cmd.Context(), in)
+			// The inputs are files the person named (a pipe blocks until
+			// written): Ctrl-C while they load ends lint (exit 130).
+			done := make(chan []lint.Finding, 1)
+			go func() { done <- lint.Run(cmd.Context(), in) }()
+			var findings []lint.Finding
+			select {
+			case <-cmd.Context().Done():
+				return exitcode.Errorf(exitcode.Interrupted, "interrupted while linting")
+			case findings = <-done:
+			}
 			out := cmd.OutOrStdout()
 			if format == "json" {
 				if findings == nil {

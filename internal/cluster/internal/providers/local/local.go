@@ -4,6 +4,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,6 +60,13 @@ func New(o providers.Options) (providers.Provider, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
+	}
+	// A binary named but missing is refused now, before anything (an
+	// OpenSearch started beside the cluster) is up.
+	if bin := cmp.Or(o.Binary, os.Getenv("EVENTCHECK_LOCALCLUSTER")); bin != "" {
+		if err := checkExecutable(bin); err != nil {
+			return nil, fmt.Errorf("localcluster binary %s: %w; build it with `make localcluster` or fix the path", bin, err)
+		}
 	}
 	return &provider{o: o, dir: abs}, nil
 }

@@ -255,15 +255,14 @@ func TestBadInputFailsClearlyAndFast(t *testing.T) {
 			if tc.opts.Dir == "" {
 				tc.opts.Dir = filepath.Join(t.TempDir(), "c")
 			}
-			p, err := New(tc.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// A missing binary is refused by New, before anything starts.
 			start := time.Now()
-			err = p.Up(context.Background())
+			p, err := New(tc.opts)
 			if err == nil {
-				_ = p.Down(context.Background())
-				t.Fatal("Up succeeded")
+				if err = p.Up(context.Background()); err == nil {
+					_ = p.Down(context.Background())
+					t.Fatal("Up succeeded")
+				}
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
