@@ -45,7 +45,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"run", "--scenarios", bad}, checks + `:9:16: phases[0].documents[1].name: check "d" is used twice`},
 		{[]string{"run", "--scenarios", bad}, checks + `:10:22: phases[1].apply: "../../../../etc" is outside the scenario directory`},
 		{[]string{"lint", "--scenario", bad}, checks + ":8:28: error: phases[0].documents[0].timeout: -5s is negative"},
-		{[]string{"run", "--json", "/proc/eventcheck/report.json"}, "cannot create the directory of the report /proc/eventcheck/report.json"},
+		{[]string{"run", "--json", "/proc/eventcheck/report.json"}, "--json /proc/eventcheck/report.json cannot be written"},
 		{[]string{"run", "--scenarios", "/nonexistent/scenarios"}, "/nonexistent/scenarios"},
 		{[]string{"run", "--cluster", "minikube"}, `--cluster "minikube"`},
 		{[]string{"run", "--opensearch", "url"}, "--opensearch-url"},

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"k8s.io/client-go/kubernetes"
@@ -109,6 +110,9 @@ type Env struct {
 	ReusedCluster bool
 	removeDir     string
 	log           *slog.Logger
+	// started names what Up brought up, for the message of a failed Up.
+	mu      sync.Mutex
+	started []string
 }
 
 // Up brings the environment up: cluster and OpenSearch in parallel, then
@@ -154,7 +158,20 @@ func (env *Env) undo(ctx context.Context, o Options, err *error) {
 		}
 		*err = fmt.Errorf("%w (what logs could be exported are in %s)", *err, o.FailureLogs)
 	}
-	_ = env.Down(ctx)
+	derr := env.Down(ctx)
+	switch {
+	case derr != nil:
+		*err = fmt.Errorf("%w\nstopping what had started (%s) failed: %v", *err, strings.Join(env.started, ", "), derr)
+	case len(env.started) > 0:
+		*err = fmt.Errorf("%w\nstopped what had started: %s", *err, strings.Join(env.started, ", "))
+	}
+}
+
+// up notes that a part of the environment came up.
+func (env *Env) up(what string) {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	env.started = append(env.started, what)
 }
 
 // providers chooses and constructs the three providers; nothing starts.
@@ -217,6 +234,8 @@ func (env *Env) start(ctx context.Context) error {
 	wg.Go(func() {
 		if err := env.Cluster.Up(upCtx); err != nil {
 			fail(fmt.Errorf("cluster (%s): %w", env.ClusterKind, err))
+		} else if !env.ReusedCluster {
+			env.up("the " + env.ClusterKind + " cluster")
 		}
 	})
 	wg.Go(func() {
@@ -224,6 +243,9 @@ func (env *Env) start(ctx context.Context) error {
 		if err != nil {
 			fail(fmt.Errorf("OpenSearch (%s): %w", env.OpenSearchKind, err))
 			return
+		}
+		if env.OpenSearchKind != opensearch.URL {
+			env.up("OpenSearch (" + env.OpenSearchKind + ")")
 		}
 		env.Instance = inst
 	})

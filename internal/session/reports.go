@@ -46,18 +46,107 @@ func (o Outputs) FailureLogs() string {
 	return filepath.Join(o.Artifacts, "logs")
 }
 
-// Prepare creates the reports' directories, so a report that cannot be
-// written is found before the environment is up, not after the whole run.
+// Prepare checks every report destination before the environment starts,
+// so a report that cannot be written is found now, not after the whole
+// run: --junit, --json and --report must name a file (not a directory or a
+// device such as /dev/full) in a place that can be written, --artifacts a
+// directory. It creates nothing (the writers create the directories a
+// report needs), so a usage error leaves no empty directory behind.
 func (o Outputs) Prepare() error {
-	for _, path := range []string{o.JUnit, o.JSON, o.HTML} {
-		if path == "" {
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("cannot create the directory of the report %s: %v", path, err)
+	var errs []error
+	for _, r := range []struct{ flag, path string }{{"--junit", o.JUnit}, {"--json", o.JSON}, {"--report", o.HTML}} {
+		if r.path != "" {
+			errs = append(errs, checkReport(r.flag, r.path))
 		}
 	}
-	return nil
+	if o.Artifacts != "" {
+		errs = append(errs, checkArtifacts(o.Artifacts))
+	}
+	return errors.Join(errs...)
+}
+
+// reportName is the usual file of each report, for the messages.
+var reportName = map[string]string{"--junit": "junit.xml", "--json": "report.json", "--report": "report.html"}
+
+// checkReport wants path to be a file that can be written: an existing
+// regular file (or a pipe or terminal, /dev/null), or a new one under a
+// directory that can be written.
+func checkReport(flag, path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return checkCreatable(flag, path, path)
+	}
+	switch mode := st.Mode(); {
+	case mode.IsDir():
+		return fmt.Errorf("%s %s is a directory: give the report's file, such as %s", flag, path, filepath.Join(path, reportName[flag]))
+	case mode.IsRegular():
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("%s %s cannot be written: %v", flag, path, cause(err))
+		}
+		return f.Close()
+	case mode&os.ModeNamedPipe != 0 || terminalOrNull(path):
+		return nil
+	}
+	return fmt.Errorf("%s %s is not a regular file (a device such as /dev/full refuses the report at the end of the run): give a file", flag, path)
+}
+
+// terminalOrNull is true for /dev/null and a terminal (--json /dev/stdout
+// on a terminal), where writing a report is what the person asked for.
+func terminalOrNull(path string) bool {
+	real, err := filepath.EvalSymlinks(path)
+	return err == nil && (real == os.DevNull || strings.HasPrefix(real, "/dev/pts/") || strings.HasPrefix(real, "/dev/tty"))
+}
+
+// checkArtifacts wants a directory that exists and can be written, or can
+// be created.
+func checkArtifacts(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return checkCreatable("--artifacts", dir, filepath.Join(dir, "logs"))
+	case !st.IsDir():
+		return fmt.Errorf("--artifacts %s is a file: give a directory (diagnostics and logs go under it)", dir)
+	}
+	return probe("--artifacts", dir, dir)
+}
+
+// checkCreatable: the nearest directory of path that exists must be a
+// directory that can be written.
+func checkCreatable(flag, given, path string) error {
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		st, err := os.Stat(dir)
+		switch {
+		case err == nil && !st.IsDir():
+			return fmt.Errorf("%s %s cannot be created: %s is a file, not a directory", flag, given, dir)
+		case err == nil:
+			return probe(flag, given, dir)
+		case !errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("%s %s cannot be created: %v", flag, given, err)
+		case dir == filepath.Dir(dir):
+			return fmt.Errorf("%s %s cannot be created: %v", flag, given, err)
+		}
+	}
+}
+
+// probe creates and removes a file in dir: permissions, a read-only file
+// system or /proc refuse it now rather than at the end of the run.
+func probe(flag, given, dir string) error {
+	f, err := os.CreateTemp(dir, ".eventcheck-probe-*")
+	if err != nil {
+		return fmt.Errorf("%s %s cannot be written: the directory %s refuses new files (%v)", flag, given, dir, cause(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// cause is the system's reason of a path error, without the path again.
+func cause(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // Write writes the JSON and JUnit reports (the HTML one needs the

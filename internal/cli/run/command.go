@@ -17,6 +17,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/check"
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/cli/flags"
+	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 	"github.com/eventcheck/eventcheck/internal/session"
@@ -42,7 +43,7 @@ them), applies each phase of the scenario and checks what reaches OpenSearch.
 
 Exit codes: 0 every check held; 1 a check failed; 2 usage or scenario error;
 3 the environment could not be brought up; 130 interrupted (cleaned up).`,
-		Args: cobra.NoArgs,
+		Args: flags.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.run(cmd.Context(), cmd.OutOrStdout(), log)
 		},
@@ -86,16 +87,9 @@ func (p *printer) progress(r check.Result, done bool) {
 }
 
 func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) error {
-	s, err := o.load()
+	s, envOpts, err := o.inputs(parent, out, log)
 	if err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
-	}
-	if err := o.outputs.Prepare(); err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
-	}
-	envOpts, err := o.env.OptionsFor(log, s)
-	if err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(parent, o.timeout)
 	defer cancel()
@@ -120,6 +114,48 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) e
 		report.Summary(out, sess.Report)
 	}
 	return sess.Verdict(parent)
+}
+
+// inputs loads and checks everything the run takes — flags, the scenario
+// (and the checks lint makes of it), the exporter config, the report
+// destinations — before anything starts: any of them wrong is a usage
+// error (exit 2) that leaves nothing behind. Loading reads files the
+// person named (a pipe blocks until it is written), so Ctrl-C during it
+// ends the command (exit 130).
+func (o *options) inputs(ctx context.Context, out io.Writer, log *slog.Logger) (*scenario.Scenario, harness.Options, error) {
+	if o.timeout <= 0 {
+		return nil, harness.Options{}, exitcode.Errorf(exitcode.Usage, "--timeout %s: give a positive bound for the whole run, such as 20m", o.timeout)
+	}
+	type loaded struct {
+		s    *scenario.Scenario
+		opts harness.Options
+		err  error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		var l loaded
+		if l.s, l.err = o.load(); l.err == nil {
+			l.opts, l.err = o.env.OptionsFor(log, l.s)
+		}
+		if l.err == nil {
+			// Last: it creates nothing, but says so only once all else held.
+			l.err = o.outputs.Prepare()
+		}
+		done <- l
+	}()
+	var l loaded
+	select {
+	case <-ctx.Done():
+		return nil, harness.Options{}, exitcode.Errorf(exitcode.Interrupted, "interrupted while loading the inputs; nothing was started")
+	case l = <-done:
+	}
+	if l.err != nil {
+		return nil, l.opts, exitcode.Wrap(exitcode.Usage, l.err)
+	}
+	for _, w := range l.s.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
+	return l.s, l.opts, nil
 }
 
 func (o *options) load() (*scenario.Scenario, error) {
