@@ -36,6 +36,9 @@ type badInput struct {
 	// env is the env dir of an `env` command: nothing of OpenSearch may
 	// be left running under it.
 	env string
+	// starts is an input that passes (with a warning): the environment
+	// is tried, fails at once, and its reports are written.
+	starts bool
 }
 
 // goodScenario is a scenario that loads and lints clean; the table breaks
@@ -205,6 +208,8 @@ func badInputs(f badFixture, envDir string) []badInput {
 		{name: "type: normal (run)", args: run(sc("lowercase-type")...), code: 2, want: []string{"phases[0].documents[0].type", "did you mean Normal?"}},
 		{name: "type: normal (lint)", args: lint("--scenario", f.path("lowercase-type")), code: 2, want: []string{"did you mean Normal?"}},
 		{name: "namespace no phase uses (lint)", args: lint("--scenario", f.path("other-namespace")), code: 0, want: []string{"warning: namespace:", "namespace shp"}},
+		{name: "namespace no phase uses (run)", args: run(sc("other-namespace")...), code: 3, want: []string{"warning: ", "namespace: no phase creates namespace shp"}, starts: true},
+		{name: "lint: missing --kubeconfig", args: lint("--scenario", f.path("good"), "--kubeconfig", f.path("nonexistent")), code: 2, want: []string{"--kubeconfig", "no such file"}},
 		{name: "exporter: block of checks.yaml (lint)", args: lint("--scenario", f.path("exporter-typo")), code: 2, want: []string{"values-typo.yaml", "maxEventsAgeSeconds"}},
 		{name: "exporter: block of checks.yaml (run)", args: run(sc("exporter-typo")...), code: 2, want: []string{"values-typo.yaml", "maxEventsAgeSeconds"}},
 		{name: "dashboard panel of a missing visualization (lint)", args: lint("--dashboards", f.path("dashboards.ndjson")), code: 2, want: []string{"visualization gone, which is not in the file"}},
@@ -250,7 +255,7 @@ func TestBadInputsRefusedBeforeAnythingStarts(t *testing.T) {
 					t.Errorf("output has %q:\n%s", w, out)
 				}
 			}
-			if _, err := os.Stat(reports); err == nil {
+			if _, err := os.Stat(reports); err == nil && !tc.starts {
 				t.Errorf("left %s behind", reports)
 			}
 			if tc.env != "" {

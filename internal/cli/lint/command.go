@@ -12,6 +12,7 @@ import (
 
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/cli/flags"
+	"github.com/eventcheck/eventcheck/internal/inputfile"
 	"github.com/eventcheck/eventcheck/internal/lint"
 )
 
@@ -38,6 +39,9 @@ and exits 2 when any is an error (0 with only warnings).
 				return exitcode.Errorf(exitcode.Usage, "--format %q: want text or json", format)
 			}
 			if kubeconfig != "" {
+				if err := inputfile.Check("--kubeconfig", kubeconfig, inputfile.Credential); err != nil {
+					return exitcode.Wrap(exitcode.Usage, err)
+				}
 				rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}
 				cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
 				if err != nil {
