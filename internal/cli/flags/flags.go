@@ -104,7 +104,7 @@ func (c *Cluster) Validate() error {
 	if bin == "" {
 		flag, bin = "$EVENTCHECK_LOCALCLUSTER", os.Getenv("EVENTCHECK_LOCALCLUSTER")
 	}
-	if bin != "" {
+	if bin != "" && (c.Cluster == cluster.Local || c.Cluster == cluster.Auto) {
 		if st, err := os.Stat(bin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 			return fmt.Errorf("%s %s: not an executable file; build it with `eventcheck env build-localcluster` (or `make localcluster`), or fix the path", flag, bin)
 		}
