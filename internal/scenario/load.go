@@ -68,7 +68,7 @@ func LoadDir(dir string, opts ...LoadOption) (*Scenario, error) {
 	case err != nil:
 		return nil, fmt.Errorf("scenario directory %s: %w", dir, err)
 	case !st.IsDir():
-		return nil, fmt.Errorf("--scenarios %s is a file, not a directory: give the directory that holds %s and the kustomizations (a checks file of your own goes to --checks)", dir, ChecksFile)
+		return nil, fmt.Errorf("scenario directory %s is a file, not a directory: give the directory that holds %s and the kustomizations (a checks file of your own goes to --checks)", dir, ChecksFile)
 	}
 	o := options(opts)
 	o.resolve = realPath
@@ -230,7 +230,7 @@ func nodeKind(n *yaml.Node) string {
 	case yaml.ScalarNode:
 		return "a single value"
 	}
-	return "no mapping"
+	return "an alias"
 }
 
 // render renders each phase's kustomization. Unless outside paths are
