@@ -9,9 +9,11 @@ package exportervalues
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -340,4 +342,48 @@ func clone(n *yaml.Node) *yaml.Node {
 		c.Content[i] = clone(k)
 	}
 	return &c
+}
+
+// WithoutUnknownKeys is v with every key the exporter does not know
+// removed, and those keys' problems: an upstream exporter ignores such a
+// key, and a run that plays its part must too, while saying so.
+func (v *Values) WithoutUnknownKeys() (*Values, []config.Problem) {
+	_, err := config.ParseDocument(clone(v.doc), func(string) (string, bool) { return "", false })
+	var ps config.Problems
+	if !errors.As(err, &ps) {
+		return v, nil
+	}
+	out := &Values{File: v.File, Helm: v.Helm, doc: clone(v.doc)}
+	var unknown []config.Problem
+	for _, p := range ps {
+		if strings.HasPrefix(p.Message, "unknown field") && removePath(out.doc.Content[0], p.Path) {
+			unknown = append(unknown, p)
+		}
+	}
+	return out, unknown
+}
+
+// removePath deletes the key a path such as config.receivers[0].x names.
+func removePath(n *yaml.Node, path string) bool {
+	parts := strings.Split(path, ".")
+	for i, part := range parts {
+		key, index, indexed := strings.Cut(part, "[")
+		last := i == len(parts)-1
+		if last && !indexed {
+			before := len(n.Content)
+			remove(n, key)
+			return len(n.Content) < before
+		}
+		if n = yamlpos.Child(n, key); n == nil {
+			return false
+		}
+		if indexed {
+			j, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
+			if err != nil || n.Kind != yaml.SequenceNode || j >= len(n.Content) || last {
+				return false
+			}
+			n = n.Content[j]
+		}
+	}
+	return false
 }
