@@ -387,3 +387,23 @@ func removePath(n *yaml.Node, path string) bool {
 	}
 	return false
 }
+
+// Has says whether the values document holds a key at path (such as
+// config.receivers[0].opensearch.username), before any --set.
+func (v *Values) Has(path string) bool {
+	n := v.doc.Content[0]
+	for _, part := range strings.Split(path, ".") {
+		key, index, indexed := strings.Cut(part, "[")
+		if n = yamlpos.Child(n, key); n == nil {
+			return false
+		}
+		if indexed {
+			j, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
+			if err != nil || n.Kind != yaml.SequenceNode || j >= len(n.Content) {
+				return false
+			}
+			n = n.Content[j]
+		}
+	}
+	return true
+}
