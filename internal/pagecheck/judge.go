@@ -5,8 +5,10 @@ import (
 	"strings"
 
 	"github.com/eventcheck/eventcheck/internal/check"
+	"github.com/eventcheck/eventcheck/internal/manifest"
 	"github.com/eventcheck/eventcheck/internal/page"
 	"github.com/eventcheck/eventcheck/internal/report"
+	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
 // Judge gives each claim of the page its verdict from the run's results:
@@ -20,14 +22,22 @@ import (
 func (d *Derived) Judge(results []check.Result) []report.Claim {
 	byName := map[string]check.Result{}
 	ran := map[string]bool{}
+	applied := map[string][]manifest.Applied{}
 	for _, r := range results {
 		byName[r.Name] = r
 		ran[r.Phase] = true
+		if r.Kind == scenario.KindApply {
+			applied[r.Phase] = r.Applied
+		}
 	}
 	var out []report.Claim
 	for _, c := range d.Story.Claims {
 		rc := report.Claim{File: c.File, Line: c.Line, Key: c.Key, Kind: string(c.Kind), Page: c.Text}
-		rc.Verdict, rc.Run = d.verdict(c, byName, ran)
+		if a, ok := c.Expect.(page.AppliedObject); ok && c.Skip == "" {
+			rc.Verdict, rc.Run = appliedVerdict(a, applied[c.Phase], ran[c.Phase])
+		} else {
+			rc.Verdict, rc.Run = d.verdict(c, byName, ran)
+		}
 		out = append(out, rc)
 	}
 	for _, diff := range d.Differences {
@@ -103,4 +113,25 @@ func Failed(claims []report.Claim, strict bool) int {
 		}
 	}
 	return n
+}
+
+// appliedVerdict holds a line of kubectl apply output to what the
+// phase's apply did to that object.
+func appliedVerdict(a page.AppliedObject, did []manifest.Applied, ran bool) (string, string) {
+	if !ran {
+		return report.Skipped, "its phase did not run: an earlier phase failed"
+	}
+	if a.Kind == "" {
+		return report.Failed, fmt.Sprintf("the phase applies no %s named %s", a.Resource, a.Name)
+	}
+	for _, x := range did {
+		if x.Kind == a.Kind && x.Name == a.Name && x.Namespace == a.Namespace {
+			run := fmt.Sprintf("%s/%s %s", strings.ToLower(x.Kind), x.Name, x.Action)
+			if x.Action == a.Action {
+				return report.Holds, run
+			}
+			return report.Failed, run + " (the page says " + a.Action + ")"
+		}
+	}
+	return report.Failed, fmt.Sprintf("the apply did not reach %s %s", a.Kind, a.Name)
 }
