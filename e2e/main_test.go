@@ -93,10 +93,7 @@ func TestMain(m *testing.M) {
 			Say: func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }, Log: log}
 		if derived != nil {
 			sc.Strict = *strict
-			sc.Judge = func(res []check.Result) ([]report.Claim, int) {
-				claims := derived.Judge(res)
-				return claims, pagecheck.Failed(claims, *strict)
-			}
+			sc.Judge = func(res []check.Result, rep *report.Run) int { return derived.Conclude(res, rep, *strict) }
 		}
 		s, err := session.Start(ctx, sc)
 		// The session is in the context even when Start failed: Finish

@@ -135,3 +135,13 @@ func appliedVerdict(a page.AppliedObject, did []manifest.Applied, ran bool) (str
 	}
 	return report.Failed, fmt.Sprintf("the apply did not reach %s %s", a.Kind, a.Name)
 }
+
+// Conclude judges the claims into a run's report, with the page's view
+// for the HTML report, and says how many fail the run.
+func (d *Derived) Conclude(results []check.Result, rep *report.Run, strict bool) int {
+	rep.Claims = d.Judge(results)
+	if view, err := d.View(rep.Claims); err == nil {
+		rep.Page = view
+	}
+	return Failed(rep.Claims, strict)
+}

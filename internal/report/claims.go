@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"html/template"
 	"io"
 	"text/tabwriter"
 )
@@ -63,4 +64,17 @@ func claimSuite(r *Run) junitSuite {
 		s.Cases = append(s.Cases, jc)
 	}
 	return s
+}
+
+// PageView is a workshop page rendered block by block, each block with
+// the claims it makes.
+type PageView struct {
+	File   string
+	Blocks []PageBlock
+}
+
+// PageBlock is one rendered block of a page and its claims' verdicts.
+type PageBlock struct {
+	HTML   template.HTML
+	Claims []Claim
 }

@@ -31,6 +31,8 @@ type Run struct {
 	// page); Strict makes a drifted one fail.
 	Claims []Claim `json:"claims,omitempty"`
 	Strict bool    `json:"strict,omitempty"`
+	// Page is the page itself with its claims, for the HTML report.
+	Page *PageView `json:"-"`
 	// Diagnostics, present when something failed.
 	Diagnostics string `json:"diagnostics,omitempty"`
 }

@@ -43,7 +43,8 @@ type Config struct {
 	Log      *slog.Logger
 	// Judge, when set, gives a page's claims their verdicts from the
 	// results (eventcheck page), and says how many of them fail the run.
-	Judge func(results []check.Result) (claims []report.Claim, failed int)
+	// It may fill the report's claims and page view.
+	Judge func(results []check.Result, rep *report.Run) (failed int)
 	// Strict is the page's --strict, for the reports.
 	Strict bool
 }
@@ -163,9 +164,9 @@ func (s *Session) Finish(ctx context.Context) error {
 		rep.Results = s.Runner.Results()
 	}
 	if s.cfg.Judge != nil {
-		claims, failed := s.cfg.Judge(rep.Results)
+		failed := s.cfg.Judge(rep.Results, rep)
 		s.mu.Lock()
-		rep.Claims, rep.Strict, s.claimsFailed = claims, s.cfg.Strict, failed
+		rep.Strict, s.claimsFailed = s.cfg.Strict, failed
 		s.mu.Unlock()
 	}
 	rep.Passed = s.passed()

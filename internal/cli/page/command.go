@@ -103,10 +103,7 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger, p
 	if err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
-	judge := func(results []check.Result) ([]report.Claim, int) {
-		claims := d.Judge(results)
-		return claims, pagecheck.Failed(claims, o.strict)
-	}
+	judge := func(results []check.Result, rep *report.Run) int { return d.Conclude(results, rep, o.strict) }
 	return run.Story(parent, out, session.Config{Scenario: s, Env: envOpts, Outputs: o.outputs, Keep: o.env.Keep,
 		Timeout: o.timeout, Log: log, Judge: judge, Strict: o.strict})
 }
