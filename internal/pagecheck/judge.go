@@ -79,17 +79,36 @@ func (d *Derived) verdict(c page.Claim, byName map[string]check.Result, ran map[
 	if msg == "" || len(res.Matched) == 0 {
 		return report.Holds, res.Detail
 	}
+	// Drift is shown against the closest of the event's documents: the
+	// same reason on one object can carry several messages (the kubelet's
+	// Failed is the pull error, then Error: ErrImagePull).
 	var diff string
+	best := -1
 	for _, doc := range res.Matched {
 		holds, dd := page.Compare(msg, doc.Event.Message)
 		if holds {
 			return report.Holds, doc.Event.Message
 		}
-		if diff == "" {
-			diff = dd
+		if shared := sharedWords(msg, doc.Event.Message); shared > best {
+			best, diff = shared, dd
 		}
 	}
 	return report.Drifted, diff
+}
+
+// sharedWords counts the words of a that b has too.
+func sharedWords(a, b string) int {
+	in := map[string]bool{}
+	for _, w := range strings.Fields(b) {
+		in[w] = true
+	}
+	n := 0
+	for _, w := range strings.Fields(a) {
+		if in[w] {
+			n++
+		}
+	}
+	return n
 }
 
 // message is what a claim quotes the event as saying.

@@ -4,6 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventcheck/eventcheck/internal/check"
+	"github.com/eventcheck/eventcheck/internal/eventindex"
+	"github.com/eventcheck/eventcheck/internal/page"
+	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
@@ -60,4 +64,21 @@ func TestThePageIsThePlan(t *testing.T) {
 		}
 	}
 	var _ scenario.Kind
+}
+
+// A drifted claim is shown against the closest message of its event's
+// documents, whichever came first.
+func TestDriftIsShownAgainstTheClosestMessage(t *testing.T) {
+	d := &Derived{Steps: map[string]string{"k": "s"}}
+	c := page.Claim{Key: "k", Phase: "base", Expect: page.ProseEvent{Workload: "scenario-b", Reason: "Failed",
+		Message: `Failed to pull image "wrong-image": rpc error: code = Unknown desc = failed to pull and unpack image`}}
+	res := check.Result{Name: "s", Phase: "base", Passed: true}
+	for _, m := range []string{"Error: ErrImagePull",
+		`Failed to pull image "wrong-image": rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/wrong-image:latest"`} {
+		res.Matched = append(res.Matched, eventindex.Doc{Event: eventindex.Event{Message: m}})
+	}
+	verdict, run := d.verdict(c, map[string]check.Result{"s": res}, map[string]bool{"base": true})
+	if verdict != report.Drifted || !strings.Contains(run, "[-Unknown-] {+NotFound+}") {
+		t.Fatalf("%s: %s", verdict, run)
+	}
 }
