@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,8 +26,11 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/eventcheck/eventcheck"
+	"github.com/eventcheck/eventcheck/internal/check"
 	ecflags "github.com/eventcheck/eventcheck/internal/cli/flags"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
+	"github.com/eventcheck/eventcheck/internal/pagecheck"
+	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 	"github.com/eventcheck/eventcheck/internal/session"
 )
@@ -39,7 +43,20 @@ var (
 	scenariosDir = flag.String("scenarios", "", "scenario directory (default: the built-in events scenarios)")
 	outside      = flag.Bool("allow-outside-scenario", false, "let phases apply kustomizations outside the scenario directory")
 	checksFile   = flag.String("checks", "", "checks file instead of the scenario directory's checks.yaml (its apply: paths resolve against --scenarios)")
+	manifests    = flag.String("manifests", "", "with --page: the workshop repository's manifests directory (the page's ~/environment/eks-workshop)")
+	dashboards   = flag.String("dashboards", "", "with --page: the dashboards export the page's link must be in")
+	strict       = flag.Bool("strict", false, "with --page: a drifted claim fails")
+	pages        pageList
+	// derived is the page's story when --page is given; its claims are
+	// judged after the phases (TestWorkshopEvents) and in the reports.
+	derived *pagecheck.Derived
 )
+
+// pageList is the repeatable --page flag: a page and its translations.
+type pageList []string
+
+func (l *pageList) String() string     { return strings.Join(*l, ",") }
+func (l *pageList) Set(v string) error { *l = append(*l, v); return nil }
 
 // sessionKey holds the run in the context: the one session whose results
 // every phase adds to, as `eventcheck run`'s does.
@@ -48,6 +65,7 @@ type sessionKey struct{}
 func TestMain(m *testing.M) {
 	opensearch.ConfigureTestcontainers()    // as main does
 	flags.Register(flag.CommandLine, false) // e2e-framework owns --kubeconfig and --context
+	flag.Var(&pages, "page", "a workshop page to derive the plan from instead of a scenario (repeatable: its translations)")
 	outputs.Register(flag.CommandLine)
 	cfg, err := envconf.NewFromFlags()
 	if err != nil {
@@ -71,8 +89,13 @@ func TestMain(m *testing.M) {
 	}
 	testenv = env.NewWithConfig(cfg)
 	testenv.Setup(func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-		s, err := session.Start(ctx, session.Config{Scenario: story, Env: opts, Outputs: outputs, Keep: flags.Keep,
-			Say: func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }, Log: log})
+		sc := session.Config{Scenario: story, Env: opts, Outputs: outputs, Keep: flags.Keep,
+			Say: func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }, Log: log}
+		if derived != nil {
+			sc.Strict = *strict
+			sc.Judge = func(res []check.Result, rep *report.Run) int { return derived.Conclude(res, rep, *strict) }
+		}
+		s, err := session.Start(ctx, sc)
 		// The session is in the context even when Start failed: Finish
 		// writes the reports of an environment that never came up.
 		ctx = context.WithValue(ctx, sessionKey{}, s)
@@ -97,6 +120,20 @@ func TestMain(m *testing.M) {
 }
 
 func loadScenario() (*scenario.Scenario, error) {
+	if len(pages) > 0 {
+		if *manifests == "" {
+			return nil, fmt.Errorf("--page needs --manifests: the workshop repository's manifests directory")
+		}
+		var err error
+		if derived, err = pagecheck.Load(pages, *manifests, *dashboards); err != nil {
+			return nil, err
+		}
+		dir, err := os.MkdirTemp("", "eventcheck-page-")
+		if err != nil {
+			return nil, err
+		}
+		return derived.Scenario(dir)
+	}
 	if *scenariosDir != "" {
 		opts := []scenario.LoadOption{scenario.AllowOutside(*outside)}
 		if *checksFile != "" {

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"github.com/eventcheck/eventcheck/internal/check"
+	"github.com/eventcheck/eventcheck/internal/report"
 	"github.com/eventcheck/eventcheck/internal/session"
 )
 
@@ -58,6 +59,9 @@ func TestWorkshopEvents(t *testing.T) {
 		}
 		fs = append(fs, f.Feature())
 	}
+	if derived != nil {
+		fs = append(fs, claimsFeature(story.Name))
+	}
 	testenv.Test(t, fs...)
 }
 
@@ -91,4 +95,22 @@ func verify(ctx context.Context, t *testing.T, r *check.Runner, res check.Result
 	}
 	b.WriteString(r.Diagnose(ctx))
 	t.Error(b.String())
+}
+
+// claimsFeature judges the page's claims after its phases (with --page):
+// a failed claim fails, a drifted one fails with --strict; each names the
+// page's file:line.
+func claimsFeature(name string) features.Feature {
+	return features.New(name+"/claims").WithLabel("phase", "claims").
+		Assess("the page's claims", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+			for _, c := range derived.Judge(running(ctx, t).Runner.Results()) {
+				line := fmt.Sprintf("%s:%d: %s: %s\n  page: %s\n  run:  %s", c.File, c.Line, c.Verdict, c.Key, c.Page, c.Run)
+				if c.Verdict == report.Failed || (*strict && c.Verdict == report.Drifted) {
+					t.Error(line)
+				} else {
+					t.Log(line)
+				}
+			}
+			return ctx
+		}).Feature()
 }

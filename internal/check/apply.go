@@ -13,11 +13,12 @@ import (
 func apply(ctx context.Context, r *Runner, phase string, _ scenario.Apply) Result {
 	start := time.Now()
 	objs := r.s.Objects[phase]
-	if err := r.applier.Apply(ctx, objs); err != nil {
-		return Result{Detail: err.Error()}
+	applied, err := r.applier.ApplyAll(ctx, objs)
+	if err != nil {
+		return Result{Detail: err.Error(), Applied: applied}
 	}
 	r.mu.Lock()
 	r.applied[phase] = start
 	r.mu.Unlock()
-	return Result{Passed: true, Elapsed: time.Since(start), Detail: fmt.Sprintf("%d objects", len(objs))}
+	return Result{Passed: true, Elapsed: time.Since(start), Detail: fmt.Sprintf("%d objects", len(objs)), Applied: applied}
 }

@@ -39,6 +39,8 @@ type Result struct {
 	// Accounting is the API's events against the documents found
 	// (completeness steps).
 	Accounting *Accounting `json:",omitempty"`
+	// Applied is what an apply step did to each object.
+	Applied []manifest.Applied `json:",omitempty"`
 }
 
 // Progress is told when a step starts (done false) and ends.

@@ -14,6 +14,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/cli/env"
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/cli/lint"
+	"github.com/eventcheck/eventcheck/internal/cli/page"
 	"github.com/eventcheck/eventcheck/internal/cli/run"
 )
 
@@ -32,7 +33,7 @@ func NewRoot(log *slog.Logger, level *slog.LevelVar) *cobra.Command {
 			level.Set(slog.LevelDebug)
 		}
 	}
-	root.AddCommand(env.Command(log), run.Command(log), lint.Command(log))
+	root.AddCommand(env.Command(log), run.Command(log), lint.Command(log), page.Command(log))
 	return root
 }
 

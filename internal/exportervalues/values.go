@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -443,4 +444,68 @@ func clone(n *yaml.Node) *yaml.Node {
 		c.Content[i] = clone(k)
 	}
 	return &c
+}
+
+// WithoutUnknownKeys is v with every key the exporter does not know
+// removed, and those keys' problems: an upstream exporter ignores such a
+// key, and a run that plays its part must too, while saying so.
+func (v *Values) WithoutUnknownKeys() (*Values, []config.Problem) {
+	_, err := config.ParseDocument(clone(v.doc), func(string) (string, bool) { return "", false })
+	var ps config.Problems
+	if !errors.As(err, &ps) {
+		return v, nil
+	}
+	out := &Values{File: v.File, Helm: v.Helm, doc: clone(v.doc)}
+	var unknown []config.Problem
+	for _, p := range ps {
+		if strings.HasPrefix(p.Message, "unknown field") && removePath(out.doc.Content[0], p.Path) {
+			unknown = append(unknown, p)
+		}
+	}
+	return out, unknown
+}
+
+// removePath deletes the key a path such as config.receivers[0].x names.
+func removePath(n *yaml.Node, path string) bool {
+	parts := strings.Split(path, ".")
+	for i, part := range parts {
+		key, index, indexed := strings.Cut(part, "[")
+		last := i == len(parts)-1
+		if last && !indexed {
+			before := len(n.Content)
+			remove(n, key)
+			return len(n.Content) < before
+		}
+		if n = yamlpos.Child(n, key); n == nil {
+			return false
+		}
+		if indexed {
+			j, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
+			if err != nil || n.Kind != yaml.SequenceNode || j >= len(n.Content) || last {
+				return false
+			}
+			n = n.Content[j]
+		}
+	}
+	return false
+}
+
+// Has says whether the values document holds a key at path (such as
+// config.receivers[0].opensearch.username), before any --set.
+func (v *Values) Has(path string) bool {
+	n := v.doc.Content[0]
+	for _, part := range strings.Split(path, ".") {
+		key, index, indexed := strings.Cut(part, "[")
+		if n = yamlpos.Child(n, key); n == nil {
+			return false
+		}
+		if indexed {
+			j, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
+			if err != nil || n.Kind != yaml.SequenceNode || j >= len(n.Content) {
+				return false
+			}
+			n = n.Content[j]
+		}
+	}
+	return true
 }

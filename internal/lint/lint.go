@@ -80,6 +80,10 @@ type Inputs struct {
 	DashboardID string
 	// Cluster, when set, gets a server-side dry-run of every phase.
 	Cluster *rest.Config
+	// Pages are a workshop page and its translations, with Manifests the
+	// directory their ~/environment/eks-workshop stands for.
+	Pages     []string
+	Manifests string
 }
 
 // Run lints the inputs; findings come sorted by file and line. The
@@ -88,6 +92,9 @@ type Inputs struct {
 // --set applied.
 func Run(ctx context.Context, in Inputs) []Finding {
 	var out []Finding
+	if len(in.Pages) > 0 {
+		out = append(out, pageFindings(in)...)
+	}
 	var s *scenario.Scenario
 	if in.Scenario != "" {
 		if in.Checks == "" && isDir(in.Scenario) && !exists(filepath.Join(in.Scenario, scenario.ChecksFile)) {

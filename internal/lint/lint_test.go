@@ -265,3 +265,46 @@ func TestScenarioWithoutChecksLintsItsKustomizations(t *testing.T) {
 		t.Fatalf("a kustomization that does not render:\n%s", lines(fs))
 	}
 }
+
+// lint --page checks a workshop page offline: green but for what is wrong
+// in the module as it ships (the values' misspelt key, the unpinned
+// chart), and each kind of mistake a page can make, at its line.
+func TestPageLint(t *testing.T) {
+	ctx := context.Background()
+	const repo = "../../fixtures/workshop-repo/"
+	page := repo + "website/docs/observability/opensearch/kubernetes-events.md"
+	fs := Run(ctx, Inputs{Pages: []string{page, repo + "website/i18n/ja/docusaurus-plugin-content-docs/current/observability/opensearch/kubernetes-events.md"}, Manifests: repo + "manifests"})
+	got := lines(fs)
+	for _, want := range []string{"events-exporter-values.yaml:13: error: config.maxEventsAgeSeconds: unknown field", "kubernetes-events.md:15: warning: helm install", "no --version"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the fixture page: findings lack %q:\n%s", want, got)
+		}
+	}
+	if len(fs) != 2 {
+		t.Errorf("the fixture page and its translation: want exactly the two findings:\n%s", got)
+	}
+	src, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct{ from, to, want string }{
+		"set key typo":      {"opensearch.username", "opensearch.usernme", `--set config.receivers[0].opensearch.usernme: `},
+		"unknown dashboard": {"#/view/kubernetes-events", "#/view/no-such-dashboard", `dashboard "no-such-dashboard"`},
+		"wrong namespace":   {"kubectl get pods -n opensearch-exporter", "kubectl get pods -n default", "is shown in namespace default; the page installs the release in opensearch-exporter"},
+		"missing apply":     {"scenarios/events/base", "scenarios/events/nowhere", "nowhere"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			edited := filepath.Join(t.TempDir(), "website", "docs", "kubernetes-events.md")
+			if err := os.MkdirAll(filepath.Dir(edited), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(edited, []byte(strings.Replace(string(src), c.from, c.to, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got := lines(Run(ctx, Inputs{Pages: []string{edited}, Manifests: repo + "manifests"}))
+			if !strings.Contains(got, c.want) || !strings.Contains(got, edited+":") {
+				t.Fatalf("findings lack %q at the page:\n%s", c.want, got)
+			}
+		})
+	}
+}

@@ -87,27 +87,55 @@ func order(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
 	return out
 }
 
-// Apply server-side applies the objects (namespaces and CRDs first) and
-// returns what was applied.
+// Applied is what an apply did to one object, in kubectl's words:
+// created, configured or unchanged.
+type Applied struct {
+	Kind, Namespace, Name string
+	Action                string
+}
+
+// Apply server-side applies the objects (namespaces and CRDs first).
 func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured) error {
+	_, err := a.ApplyAll(ctx, objs)
+	return err
+}
+
+// ApplyAll is Apply, saying what it did to each object: created when it
+// did not exist, unchanged when the apply left its resourceVersion,
+// configured otherwise (what kubectl apply prints, and a page quotes).
+func (a *Applier) ApplyAll(ctx context.Context, objs []*unstructured.Unstructured) ([]Applied, error) {
+	var out []Applied
 	for _, o := range order(objs) {
 		ri, err := a.resource(o)
 		if err != nil {
-			return err
+			return out, err
 		}
 		data, err := o.MarshalJSON()
 		if err != nil {
-			return err
+			return out, err
+		}
+		before := ""
+		if live, err := ri.Get(ctx, o.GetName(), metav1.GetOptions{}); err == nil {
+			before = live.GetResourceVersion()
 		}
 		force := true
-		if _, err := ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, Force: &force}); err != nil {
-			return fmt.Errorf("failed to apply %s: %w", describe(o), err)
+		after, err := ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, Force: &force})
+		if err != nil {
+			return out, fmt.Errorf("failed to apply %s: %w", describe(o), err)
 		}
+		action := "configured"
+		switch {
+		case before == "":
+			action = "created"
+		case after.GetResourceVersion() == before:
+			action = "unchanged"
+		}
+		out = append(out, Applied{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(), Action: action})
 		if o.GetKind() == "CustomResourceDefinition" {
 			a.mapper.Reset()
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // DryRun validates the objects against the cluster with a server-side

@@ -182,6 +182,8 @@ th{background:#f5f5f5}.ok{color:#2e7d32}.bad{color:#c62828}.skip{color:#888}
 .panel[data-kind=histogram]{min-width:660px}.panel[data-kind=search]{flex-basis:100%}
 .metric{font-size:3rem;font-weight:600;color:#c62828}pre{background:#f7f7f7;padding:1rem;overflow:auto}
 .Warning{color:#c62828}.Normal{color:#1f5fbf}
+.claim .verdict{font-weight:600}.holds .verdict{color:#2e7d32}.drifted .verdict{color:#b26a00}.failed .verdict{color:#c62828}.skipped .verdict{color:#888}
+#page{border-left:4px solid #ddd;padding-left:1rem}#page p.claim{margin:.25rem 0 .75rem;padding:.25rem .5rem;background:#fafafa;border-radius:4px}
 </style></head><body>
 <h1>{{.Run.Scenario}}: {{if .Run.Passed}}<span class="pass">PASS</span>{{else}}<span class="fail">FAIL</span>{{end}}</h1>
 <p id="summary">{{.Passed}} passed, {{.Failed}} failed in {{dur .Run.Duration}} (environment up in {{dur .Run.EnvUp}}) on cluster {{.Run.Cluster}}, OpenSearch {{.Run.OpenSearch}}, started {{.Run.Started.UTC.Format "2006-01-02 15:04:05 UTC"}}.</p>
@@ -203,6 +205,13 @@ th{background:#f5f5f5}.ok{color:#2e7d32}.bad{color:#c62828}.skip{color:#888}
 {{if .Timeline}}<h2>Timeline</h2>{{range .Timeline}}<h3>{{.Name}}</h3><table class="timeline"><tr><th>Last seen</th><th>Type</th><th>Reason</th><th>Object</th><th>Count</th><th>Message</th></tr>
 {{range .Events}}<tr><td>{{when .Event.LastTimestamp}}</td><td class="{{.Event.Type}}">{{.Event.Type}}</td><td>{{.Event.Reason}}</td><td>{{.Event.InvolvedObject.Kind}}/{{.Event.InvolvedObject.Name}}</td><td>{{.Event.Count}}</td><td>{{.Event.Message}}</td></tr>
 {{end}}</table>{{end}}{{end}}
+{{with .Run.Claims}}<h2>The page's claims</h2>
+<table id="claims"><tr><th>Where</th><th>Verdict</th><th>The page</th><th>The run</th></tr>
+{{range .}}<tr class="claim {{.Verdict}}"><td>{{.File}}:{{.Line}}</td><td class="verdict">{{.Verdict}}</td><td><code>{{.Page}}</code></td><td>{{.Run}}</td></tr>
+{{end}}</table>{{end}}
+{{with .Run.Page}}<h2>The page: {{.File}}</h2><div id="page">
+{{range .Blocks}}<div class="block">{{.HTML}}{{range .Claims}}<p class="claim {{.Verdict}}" id="claim-{{.Line}}"><span class="verdict">{{.Verdict}}</span> line {{.Line}}: {{.Run}}</p>{{end}}</div>
+{{end}}</div>{{end}}
 {{if .Run.Diagnostics}}<h2>Diagnostics</h2><pre id="diagnostics">{{.Run.Diagnostics}}</pre>{{end}}
 </body></html>
 `))

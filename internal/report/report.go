@@ -27,6 +27,12 @@ type Run struct {
 	Passed     bool           `json:"passed"`
 	Error      string         `json:"error,omitempty"`
 	Results    []check.Result `json:"results"`
+	// Claims are a workshop page's claims with their verdicts (eventcheck
+	// page); Strict makes a drifted one fail.
+	Claims []Claim `json:"claims,omitempty"`
+	Strict bool    `json:"strict,omitempty"`
+	// Page is the page itself with its claims, for the HTML report.
+	Page *PageView `json:"-"`
 	// Diagnostics, present when something failed.
 	Diagnostics string `json:"diagnostics,omitempty"`
 }
@@ -108,6 +114,11 @@ type junitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Time      float64       `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {
@@ -139,6 +150,9 @@ func WriteJUnit(path string, r *Run) error {
 		s.Tests++
 		s.Time = max(s.Time, res.Elapsed.Seconds())
 		s.Cases = append(s.Cases, c)
+	}
+	if len(r.Claims) > 0 {
+		out.Suites = append(out.Suites, claimSuite(r))
 	}
 	if r.Error != "" {
 		out.Suites = append(out.Suites, junitSuite{Name: r.Scenario + "/environment", Tests: 1, Failures: 1,

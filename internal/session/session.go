@@ -41,6 +41,12 @@ type Config struct {
 	Progress check.Progress
 	Say      func(format string, args ...any)
 	Log      *slog.Logger
+	// Judge, when set, gives a page's claims their verdicts from the
+	// results (eventcheck page), and says how many of them fail the run.
+	// It may fill the report's claims and page view.
+	Judge func(results []check.Result, rep *report.Run) (failed int)
+	// Strict is the page's --strict, for the reports.
+	Strict bool
 }
 
 // Session is a run in progress.
@@ -57,6 +63,8 @@ type Session struct {
 	cut      error // the run's context's error, when it ended the run
 	reports  error
 	finished bool
+	// claimsFailed is how many of the page's claims failed.
+	claimsFailed int
 }
 
 // Start brings up the environment (the exporter included) and the check
@@ -155,6 +163,12 @@ func (s *Session) Finish(ctx context.Context) error {
 	if s.Runner != nil {
 		rep.Results = s.Runner.Results()
 	}
+	if s.cfg.Judge != nil {
+		failed := s.cfg.Judge(rep.Results, rep)
+		s.mu.Lock()
+		rep.Strict, s.claimsFailed = s.cfg.Strict, failed
+		s.mu.Unlock()
+	}
 	rep.Passed = s.passed()
 	rep.Duration = time.Since(rep.Started)
 	var errs []error
@@ -194,7 +208,7 @@ func (s *Session) Finish(ctx context.Context) error {
 func (s *Session) passed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.startErr == nil && s.cut == nil && s.Runner != nil && check.Passed(s.Runner.Results())
+	return s.startErr == nil && s.cut == nil && s.Runner != nil && check.Passed(s.Runner.Results()) && s.claimsFailed == 0
 }
 
 // Verdict is the run's outcome as an error carrying its exit code, nil
@@ -215,6 +229,8 @@ func (s *Session) Verdict(parent context.Context) error {
 		return exitcode.Wrap(exitcode.Environment, startErr)
 	case errors.Is(cut, context.DeadlineExceeded):
 		return exitcode.Errorf(exitcode.CheckFailed, "the run did not finish within --timeout %s", s.cfg.Timeout)
+	case !s.passed() && s.claimsFailed > 0 && failed(s.Report.Results) == 0:
+		return exitcode.Errorf(exitcode.CheckFailed, "%d of the page's claims did not hold", s.claimsFailed)
 	case !s.passed():
 		return exitcode.Errorf(exitcode.CheckFailed, "%d check(s) did not hold", failed(s.Report.Results))
 	case reports != nil:

@@ -29,11 +29,15 @@ and exits 2 when any is an error (0 with only warnings).
   eventcheck lint --exporter-config values.yaml --dashboards dashboards.ndjson --scenario ./scenarios/events
   eventcheck lint --exporter-config config/events-exporter-values.yaml \
     --set config.receivers[0].opensearch.hosts[0]=https://search.example:443
-  eventcheck lint --scenario ./module --kubeconfig ~/.kube/config   # plus a server-side dry-run`,
+  eventcheck lint --scenario ./module --kubeconfig ~/.kube/config   # plus a server-side dry-run
+  eventcheck lint --page website/docs/MODULE/PAGE.md --manifests manifests`,
 		Args: flags.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if in.Scenario == "" && in.ExporterConfig == "" && in.Dashboards == "" {
-				return exitcode.Errorf(exitcode.Usage, "nothing to lint: give --scenario, --exporter-config and/or --dashboards")
+			if in.Scenario == "" && in.ExporterConfig == "" && in.Dashboards == "" && len(in.Pages) == 0 {
+				return exitcode.Errorf(exitcode.Usage, "nothing to lint: give --page, --scenario, --exporter-config and/or --dashboards")
+			}
+			if len(in.Pages) > 0 && in.Manifests == "" {
+				return exitcode.Errorf(exitcode.Usage, "--page needs --manifests: the workshop repository's manifests directory (the page's ~/environment/eks-workshop)")
 			}
 			if format != "text" && format != "json" {
 				return exitcode.Errorf(exitcode.Usage, "--format %q: want text or json", format)
@@ -88,5 +92,7 @@ and exits 2 when any is an error (0 with only warnings).
 	f.StringVar(&kubeconfig, "kubeconfig", "", "also dry-run every phase server-side on this cluster")
 	f.StringVar(&kubeContext, "context", "", "kubeconfig context")
 	f.StringVar(&format, "format", "text", "text or json")
+	f.StringArrayVar(&in.Pages, "page", nil, "a workshop page (repeatable: its translations): its applies render, its values and --set keys, its dashboard link, its release, its chart pinned")
+	f.StringVar(&in.Manifests, "manifests", "", "with --page: the workshop repository's manifests directory (the page's ~/environment/eks-workshop)")
 	return cmd
 }

@@ -91,12 +91,19 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) e
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(parent, o.timeout)
+	return Story(parent, out, session.Config{Scenario: s, Env: envOpts, Outputs: o.outputs, Keep: o.env.Keep, Timeout: o.timeout, Log: log})
+}
+
+// Story runs a scenario through a session and prints as `eventcheck run`
+// does: a line per step, diagnostics when something failed, the summary
+// (and the claims of a page). `eventcheck page` runs through it too.
+func Story(parent context.Context, out io.Writer, cfg session.Config) error {
+	ctx, cancel := context.WithTimeout(parent, cfg.Timeout)
 	defer cancel()
 	p := &printer{w: out, start: time.Now()}
-	p.line("… environment: cluster %s, OpenSearch %s, exporter", envOpts.Cluster, envOpts.OpenSearch)
-	sess, err := session.Start(ctx, session.Config{Scenario: s, Env: envOpts, Outputs: o.outputs, Keep: o.env.Keep,
-		Timeout: o.timeout, Progress: p.progress, Say: p.line, Log: log})
+	cfg.Progress, cfg.Say = p.progress, p.line
+	p.line("… environment: cluster %s, OpenSearch %s, exporter", cfg.Env.Cluster, cfg.Env.OpenSearch)
+	sess, err := session.Start(ctx, cfg)
 	if err != nil {
 		p.line("✗ environment: %v", err)
 	} else {
@@ -112,6 +119,10 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger) e
 		}
 		fmt.Fprintln(out)
 		report.Summary(out, sess.Report)
+		if len(sess.Report.Claims) > 0 {
+			fmt.Fprintln(out)
+			report.ClaimSummary(out, sess.Report.Claims)
+		}
 	}
 	return sess.Verdict(parent)
 }

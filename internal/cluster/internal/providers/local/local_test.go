@@ -2,9 +2,11 @@ package local
 
 import (
 	"context"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -75,31 +77,58 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a local cluster; skipped with -short")
 	}
-	dir, err := os.MkdirTemp("", "ec-local-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	p, err := New(providers.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	if err := p.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			_ = p.Down(ctx)
-		}
-	})
+	dir, p, stopped := upLocalCluster(t, ctx)
 	cfg, err := p.RESTConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cs := kubernetes.NewForConfigOrDie(cfg)
+	checkNodes(t, ctx, cs)
 
+	const ns = "test"
+	start := breakTheWorkshopWay(t, ctx, cs, ns)
+	waitForEvent(t, cs, ns, "FailedMount", "scenario-a", `secret "misspelt-secret-name" not found`, start)
+	waitForEvent(t, cs, ns, "Failed", "scenario-b", `Failed to pull image "wrong-image"`, start)
+	waitForEvent(t, cs, ns, "BackOff", "scenario-b", "wrong-image", start)
+	waitForEvent(t, cs, ns, "FailedScheduling", "scenario-c", "0/3 nodes are available: 3 Insufficient cpu", start)
+	t.Logf("three failures reported %s after apply", time.Since(start).Round(time.Millisecond))
+	checkSchedulingEventsWrittenThroughEventsV1(t, ctx, cs, ns)
+
+	fixTheWorkshopWay(t, ctx, cs, ns)
+	checkDownLeavesNothingBehind(t, ctx, p, dir, stopped)
+}
+
+// upLocalCluster starts a cluster in a fresh directory. The cleanup stops
+// it only if the test failed before stopping it itself (*stopped): Down is
+// one of the things under test.
+func upLocalCluster(t *testing.T, ctx context.Context) (dir string, p providers.Provider, stopped *bool) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "ec-local-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	p, err = New(providers.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopped = new(bool)
+	t.Cleanup(func() {
+		if !*stopped {
+			_ = p.Down(ctx)
+		}
+	})
+	return dir, p, stopped
+}
+
+// checkNodes checks the cluster has the three nodes the workshop's
+// FailedScheduling message counts, running the pinned kubelet.
+func checkNodes(t *testing.T, ctx context.Context, cs kubernetes.Interface) {
+	t.Helper()
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,8 +139,14 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 	if v := nodes.Items[0].Status.NodeInfo.KubeletVersion; v != pins.KubernetesVersion {
 		t.Errorf("kubelet version %q, want %s", v, pins.KubernetesVersion)
 	}
+}
 
-	const ns = "test"
+// breakTheWorkshopWay applies the workshop's three broken Deployments in a
+// new namespace ns (a misspelt secret, a wrong image, an unschedulable CPU
+// request) and the secret scenario-a should have named. It returns when
+// they were applied: the failure events are looked for from then on.
+func breakTheWorkshopWay(t *testing.T, ctx context.Context, cs kubernetes.Interface, ns string) time.Time {
+	t.Helper()
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -134,16 +169,16 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "some-secret"}, StringData: map[string]string{".secret-file": "value"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitForEvent(t, cs, ns, "FailedMount", "scenario-a", `secret "misspelt-secret-name" not found`, start)
-	waitForEvent(t, cs, ns, "Failed", "scenario-b", `Failed to pull image "wrong-image"`, start)
-	waitForEvent(t, cs, ns, "BackOff", "scenario-b", "wrong-image", start)
-	waitForEvent(t, cs, ns, "FailedScheduling", "scenario-c", "0/3 nodes are available: 3 Insufficient cpu", start)
-	t.Logf("three failures reported %s after apply", time.Since(start).Round(time.Millisecond))
+	return start
+}
 
-	// As on a real cluster, the scheduler writes through events.k8s.io/v1:
-	// read through core/v1 its events have eventTime and a reporting
-	// controller, and no lastTimestamp (the case an exporter that copies
-	// lastTimestamp as it is gets wrong).
+// checkSchedulingEventsWrittenThroughEventsV1 checks what an exporter reads
+// is what a real cluster gives it. As on a real cluster, the scheduler
+// writes through events.k8s.io/v1: read through core/v1 its events have
+// eventTime and a reporting controller, and no lastTimestamp (the case an
+// exporter that copies lastTimestamp as it is gets wrong).
+func checkSchedulingEventsWrittenThroughEventsV1(t *testing.T, ctx context.Context, cs kubernetes.Interface, ns string) {
+	t.Helper()
 	events, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +197,13 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 	if scheduling == 0 {
 		t.Error("no FailedScheduling event listed")
 	}
+}
 
+// fixTheWorkshopWay patches each broken Deployment as the workshop's
+// solution does, then waits for the components to report the recovery
+// and for every Deployment to become Available.
+func fixTheWorkshopWay(t *testing.T, ctx context.Context, cs kubernetes.Interface, ns string) {
+	t.Helper()
 	fixes := map[string]string{
 		"scenario-a": `[{"op":"replace","path":"/spec/template/spec/volumes/0/secret/secretName","value":"some-secret"}]`,
 		"scenario-b": `[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx"}]`,
@@ -179,9 +220,17 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 		waitForEvent(t, cs, ns, "Pulled", name, "nginx", fixed)
 		waitForEvent(t, cs, ns, "Started", name, "started", fixed)
 	}
+	waitAvailable(t, ctx, cs, ns, slices.Collect(maps.Keys(fixes)))
+}
+
+// waitAvailable waits until each named Deployment is Available with its
+// one replica updated; the 90s bound is shared by all of them, as the
+// fixes are applied together.
+func waitAvailable(t *testing.T, ctx context.Context, cs kubernetes.Interface, ns string, names []string) {
+	t.Helper()
 	waitCtx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	for name := range fixes {
+	for _, name := range names {
 		err := wait.PollUntilContextCancel(waitCtx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 			d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
@@ -198,8 +247,13 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 			t.Fatalf("deployment %s not Available after the fix: %v", name, err)
 		}
 	}
+}
 
-	// Stopping leaves no process and no listening port behind.
+// checkDownLeavesNothingBehind stops the cluster and checks no process and
+// no listening port it had before stopping is left, nor its ready marker
+// in dir. It sets *stopped so the cleanup does not stop it again.
+func checkDownLeavesNothingBehind(t *testing.T, ctx context.Context, p providers.Provider, dir string, stopped *bool) {
+	t.Helper()
 	pid, alive := p.(*provider).pid()
 	if !alive {
 		t.Fatal("supervisor not running before Down")
@@ -212,7 +266,7 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 	if err := p.Down(ctx); err != nil {
 		t.Fatal(err)
 	}
-	stopped = true
+	*stopped = true
 	for _, pid := range pids {
 		if procstat.Alive(pid) {
 			t.Errorf("process %d still alive after Down", pid)
