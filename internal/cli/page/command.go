@@ -19,8 +19,10 @@ import (
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/cli/flags"
 	"github.com/eventcheck/eventcheck/internal/cli/run"
+	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/pagecheck"
 	"github.com/eventcheck/eventcheck/internal/report"
+	"github.com/eventcheck/eventcheck/internal/scenario"
 	"github.com/eventcheck/eventcheck/internal/session"
 )
 
@@ -76,9 +78,12 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger, p
 	if o.manifests == "" {
 		return exitcode.Errorf(exitcode.Usage, "--manifests is required: the workshop repository's manifests directory (the page's ~/environment/eks-workshop)")
 	}
-	d, err := pagecheck.Load(pages, o.manifests, o.dashboards)
-	if err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
+	if o.timeout <= 0 {
+		return exitcode.Errorf(exitcode.Usage, "--timeout %s: give a positive bound for the whole run, such as 20m", o.timeout)
+	}
+	var d *pagecheck.Derived
+	if err := run.Loading(parent, func() (err error) { d, err = pagecheck.Load(pages, o.manifests, o.dashboards); return err }); err != nil {
+		return err
 	}
 	if o.plan {
 		_, err := out.Write(d.Checks)
@@ -92,16 +97,19 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger, p
 		return exitcode.Wrap(exitcode.Environment, err)
 	}
 	defer os.RemoveAll(dir)
-	s, err := d.Scenario(dir)
+	var s *scenario.Scenario
+	var envOpts harness.Options
+	err = run.Loading(parent, func() (err error) {
+		if s, err = d.Scenario(dir); err != nil {
+			return err
+		}
+		if envOpts, err = o.env.OptionsFor(log, s); err != nil {
+			return err
+		}
+		return o.outputs.Prepare()
+	})
 	if err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
-	}
-	if err := o.outputs.Prepare(); err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
-	}
-	envOpts, err := o.env.OptionsFor(log, s)
-	if err != nil {
-		return exitcode.Wrap(exitcode.Usage, err)
+		return err
 	}
 	judge := func(results []check.Result, rep *report.Run) int { return d.Conclude(results, rep, o.strict) }
 	return run.Story(parent, out, session.Config{Scenario: s, Env: envOpts, Outputs: o.outputs, Keep: o.env.Keep,

@@ -137,36 +137,41 @@ func (o *options) inputs(ctx context.Context, out io.Writer, log *slog.Logger) (
 	if o.timeout <= 0 {
 		return nil, harness.Options{}, exitcode.Errorf(exitcode.Usage, "--timeout %s: give a positive bound for the whole run, such as 20m", o.timeout)
 	}
-	type loaded struct {
+	var l struct {
 		s    *scenario.Scenario
 		opts harness.Options
-		err  error
 	}
-	done := make(chan loaded, 1)
-	go func() {
-		var l loaded
-		if l.s, l.err = o.load(); l.err == nil {
-			l.opts, l.err = o.env.OptionsFor(log, l.s)
+	err := Loading(ctx, func() (err error) {
+		if l.s, err = o.load(); err != nil {
+			return err
 		}
-		if l.err == nil {
-			// Last: it creates nothing, but says so only once all else held.
-			l.err = o.outputs.Prepare()
+		if l.opts, err = o.env.OptionsFor(log, l.s); err != nil {
+			return err
 		}
-		done <- l
-	}()
-	var l loaded
-	select {
-	case <-ctx.Done():
-		return nil, harness.Options{}, exitcode.Errorf(exitcode.Interrupted, "interrupted while loading the inputs; nothing was started")
-	case l = <-done:
-	}
-	if l.err != nil {
-		return nil, l.opts, exitcode.Wrap(exitcode.Usage, l.err)
+		// Last: it creates nothing, but says so only once all else held.
+		return o.outputs.Prepare()
+	})
+	if err != nil {
+		return nil, l.opts, err
 	}
 	for _, w := range l.s.Warnings {
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
 	return l.s, l.opts, nil
+}
+
+// Loading runs load (reading the files a person named: a pipe blocks
+// until it is written) so that Ctrl-C ends the wait: exit 130, nothing
+// started; load's own error is a usage error (exit 2).
+func Loading(ctx context.Context, load func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- load() }()
+	select {
+	case <-ctx.Done():
+		return exitcode.Errorf(exitcode.Interrupted, "interrupted while loading the inputs; nothing was started")
+	case err := <-done:
+		return exitcode.Wrap(exitcode.Usage, err)
+	}
 }
 
 func (o *options) load() (*scenario.Scenario, error) {
