@@ -153,8 +153,17 @@ func (p *provider) Stop(ctx context.Context) error {
 }
 
 // ryukDisabled is the environment variable that turns testcontainers'
-// reaper off.
-const ryukDisabled = "TESTCONTAINERS_RYUK_DISABLED"
+// reaper off; hostOverride names the host of mapped ports.
+const (
+	ryukDisabled = "TESTCONTAINERS_RYUK_DISABLED"
+	hostOverride = "TESTCONTAINERS_HOST_OVERRIDE"
+)
+
+// localEngine says whether DOCKER_HOST is an engine on this machine's
+// socket (or the default one).
+func localEngine(dockerHost string) bool {
+	return dockerHost == "" || strings.HasPrefix(dockerHost, "unix://")
+}
 
 // ConfigureProcess sets, once and before any container starts, what
 // testcontainers-go v0.45 reads process-wide rather than per container;
@@ -168,9 +177,18 @@ const ryukDisabled = "TESTCONTAINERS_RYUK_DISABLED"
 // turned off unless the variable is set. The engine banner is printed
 // through the library's global logger, not the request's: that logger is
 // silenced; each container's own lines still reach our log at debug.
+//
+// The host of mapped ports is read the same way: in a machine that looks
+// like a container (it has /.dockerenv, as ours do) testcontainers takes
+// the default gateway for it, an address off this machine where nothing
+// answers, and every readiness wait runs out. An engine on a local socket
+// publishes its ports here, so loopback is set unless the user set one.
 func ConfigureProcess() {
 	if os.Getenv(ryukDisabled) == "" {
 		os.Setenv(ryukDisabled, "true")
+	}
+	if os.Getenv(hostOverride) == "" && localEngine(os.Getenv("DOCKER_HOST")) {
+		os.Setenv(hostOverride, "127.0.0.1")
 	}
 	tclog.SetDefault(tclog.NewNoopLogger())
 }

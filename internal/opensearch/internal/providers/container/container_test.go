@@ -92,3 +92,20 @@ func TestConfigureProcessTurnsTheReaperOffUnlessSet(t *testing.T) {
 		t.Errorf("set by the user: %s=%q, want it kept", ryukDisabled, got)
 	}
 }
+
+// Mapped ports are reached on loopback for a local engine: testcontainers
+// would take the default gateway in a machine with /.dockerenv.
+func TestConfigureProcessReachesMappedPortsOnLoopback(t *testing.T) {
+	t.Setenv(hostOverride, "")
+	t.Setenv("DOCKER_HOST", "")
+	ConfigureProcess()
+	if got := os.Getenv(hostOverride); got != "127.0.0.1" {
+		t.Fatalf("%s = %q with a local engine", hostOverride, got)
+	}
+	t.Setenv(hostOverride, "")
+	t.Setenv("DOCKER_HOST", "tcp://engine.example:2376")
+	ConfigureProcess()
+	if got := os.Getenv(hostOverride); got != "" {
+		t.Fatalf("%s = %q with a remote engine: its ports are not here", hostOverride, got)
+	}
+}
