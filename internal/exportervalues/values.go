@@ -467,45 +467,38 @@ func (v *Values) WithoutUnknownKeys() (*Values, []config.Problem) {
 
 // removePath deletes the key a path such as config.receivers[0].x names.
 func removePath(n *yaml.Node, path string) bool {
-	parts := strings.Split(path, ".")
-	for i, part := range parts {
-		key, index, indexed := strings.Cut(part, "[")
-		last := i == len(parts)-1
-		if last && !indexed {
-			before := len(n.Content)
-			remove(n, key)
-			return len(n.Content) < before
-		}
-		if n = yamlpos.Child(n, key); n == nil {
-			return false
+	parent, key, found := lookup(n, path)
+	if found == nil || parent == nil { // an element of a list is no key to remove
+		return false
+	}
+	remove(parent, key)
+	return true
+}
+
+// lookup walks a path such as config.receivers[0].opensearch.username
+// from the mapping n: the node found (nil when there is none), and the
+// mapping and key that hold it when its last step is a key.
+func lookup(n *yaml.Node, path string) (parent *yaml.Node, key string, found *yaml.Node) {
+	for _, part := range strings.Split(path, ".") {
+		k, index, indexed := strings.Cut(part, "[")
+		parent, key = n, k
+		if n = yamlpos.Child(n, k); n == nil {
+			return nil, "", nil
 		}
 		if indexed {
 			j, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
-			if err != nil || n.Kind != yaml.SequenceNode || j >= len(n.Content) || last {
-				return false
+			if err != nil || n.Kind != yaml.SequenceNode || j >= len(n.Content) {
+				return nil, "", nil
 			}
-			n = n.Content[j]
+			parent, key, n = nil, "", n.Content[j]
 		}
 	}
-	return false
+	return parent, key, n
 }
 
 // Has says whether the values document holds a key at path (such as
 // config.receivers[0].opensearch.username), before any --set.
 func (v *Values) Has(path string) bool {
-	n := v.doc.Content[0]
-	for _, part := range strings.Split(path, ".") {
-		key, index, indexed := strings.Cut(part, "[")
-		if n = yamlpos.Child(n, key); n == nil {
-			return false
-		}
-		if indexed {
-			j, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
-			if err != nil || n.Kind != yaml.SequenceNode || j >= len(n.Content) {
-				return false
-			}
-			n = n.Content[j]
-		}
-	}
-	return true
+	_, _, found := lookup(v.doc.Content[0], path)
+	return found != nil
 }

@@ -48,10 +48,7 @@ func pageFindings(in Inputs) []Finding {
 		out = append(out, releaseFindings(s, h)...)
 	}
 	for _, diff := range d.Differences {
-		at := diff.Translation
-		if at.File == "" {
-			at = diff.Original
-		}
+		at := diff.Where()
 		out = append(out, Finding{File: at.File, Line: at.Line, Severity: Warning,
 			Message: fmt.Sprintf("translation %s: claim %s %s: %s", diff.Lang, diff.Key, diff.Kind, diff.Detail)})
 	}

@@ -39,6 +39,15 @@ type Location struct {
 	Line int
 }
 
+// Where is the line a report points at: the translation's, or the
+// original's for a claim the translation lacks.
+func (d Difference) Where() Location {
+	if d.Translation.File == "" {
+		return d.Original
+	}
+	return d.Translation
+}
+
 func (d Difference) String() string {
 	at := func(l Location) string {
 		if l.File == "" {

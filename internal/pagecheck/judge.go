@@ -41,10 +41,7 @@ func (d *Derived) Judge(results []check.Result) []report.Claim {
 		out = append(out, rc)
 	}
 	for _, diff := range d.Differences {
-		at := diff.Translation
-		if at.File == "" { // a claim the translation lacks: at the original's
-			at = diff.Original
-		}
+		at := diff.Where()
 		out = append(out, report.Claim{File: at.File, Line: at.Line, Key: diff.Key, Kind: "translation",
 			Verdict: report.Drifted, Page: diff.Detail, Run: fmt.Sprintf("%s: %s (original at %s:%d)", diff.Lang, diff.Kind, diff.Original.File, diff.Original.Line)})
 	}
