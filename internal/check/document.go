@@ -54,3 +54,37 @@ func describe(d scenario.DocumentCheck) string {
 	}
 	return "document with " + strings.Join(parts, ", ")
 }
+
+// Recheck looks once more for the documents of every document step that
+// held, so that what a page quotes is judged on all the documents the run
+// stored and not only on those searchable when the step held: the
+// kubelet's "Error: ImagePullBackOff" comes seconds after its first
+// Failed, once the step has already passed on that one.
+func (r *Runner) Recheck(ctx context.Context) {
+	steps := map[string]scenario.DocumentCheck{}
+	for _, p := range r.s.Plan() {
+		for _, st := range p.Checks {
+			for _, c := range st.Steps {
+				if d, ok := c.(scenario.DocumentCheck); ok {
+					steps[p.Name+"\x00"+d.Name] = d
+				}
+			}
+		}
+	}
+	r.mu.Lock()
+	results := append([]Result(nil), r.results...)
+	r.mu.Unlock()
+	for i, res := range results {
+		d, ok := steps[res.Phase+"\x00"+res.Name]
+		if !ok || !res.Passed || ctx.Err() != nil {
+			continue
+		}
+		found, err := r.env.Search.Find(ctx, d.Match(r.appliedAt(res.Phase).Truncate(time.Second)))
+		if err != nil || len(found.Matched) < len(res.Matched) {
+			continue // a failed look changes nothing: the step's finding stands
+		}
+		r.mu.Lock()
+		r.results[i].Matched = found.Matched
+		r.mu.Unlock()
+	}
+}

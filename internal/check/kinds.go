@@ -21,6 +21,7 @@ var kinds = map[scenario.Kind]evaluation{
 	scenario.KindUpdates:      one(updates),
 	scenario.KindEnrichment:   one(enrichment),
 	scenario.KindWorkload:     one(workload),
+	scenario.KindPod:          one(pod),
 	scenario.KindCompleteness: entry(accounted),
 	scenario.KindPanel:        entry(panels),
 }

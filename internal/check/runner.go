@@ -41,6 +41,9 @@ type Result struct {
 	Accounting *Accounting `json:",omitempty"`
 	// Applied is what an apply step did to each object.
 	Applied []manifest.Applied `json:",omitempty"`
+	// Seen is what a pod step's pods showed (READY STATUS), first seen
+	// first.
+	Seen []string `json:",omitempty"`
 }
 
 // Progress is told when a step starts (done false) and ends.
@@ -99,11 +102,27 @@ func (r *Runner) Scenario() *scenario.Scenario { return r.s }
 // in plan order.
 func (r *Runner) Execute(ctx context.Context, s scenario.Stage) []Result {
 	out := make([][]Result, len(s.Steps))
-	var wg sync.WaitGroup
+	// Watchers end their SettleTime after the stage's other steps
+	// (scenario.Watcher); a stage of watchers only runs to their deadlines.
+	var steps, watchers sync.WaitGroup
+	var settle []func()
 	for i, c := range s.Steps {
-		wg.Go(func() { out[i] = r.evaluate(ctx, s.Phase, c) })
+		if w, ok := c.(scenario.Watcher); ok {
+			watchCtx, stop := context.WithCancel(ctx)
+			defer stop()
+			settle = append(settle, func() { time.AfterFunc(w.SettleTime(), stop) })
+			watchers.Go(func() { out[i] = r.evaluate(watchCtx, s.Phase, c) })
+			continue
+		}
+		steps.Go(func() { out[i] = r.evaluate(ctx, s.Phase, c) })
 	}
-	wg.Wait()
+	if len(settle) < len(s.Steps) {
+		steps.Wait()
+		for _, f := range settle {
+			f()
+		}
+	}
+	watchers.Wait()
 	var res []Result
 	for _, o := range out {
 		res = append(res, o...)

@@ -45,6 +45,9 @@ type Event struct {
 type Doc struct {
 	ID    string
 	Event Event
+	// Source is the document as stored, for claims about its fields; it
+	// stays out of reports, which carry Event.
+	Source json.RawMessage `json:"-"`
 }
 
 func (d Doc) String() string {
@@ -285,7 +288,7 @@ func (s *Searcher) Search(ctx context.Context, q Query, size int) ([]Doc, error)
 		if err := json.Unmarshal(h.Source, &e); err != nil {
 			return nil, fmt.Errorf("document %s in %s: %w", h.ID, h.Index, err)
 		}
-		docs = append(docs, Doc{ID: h.ID, Event: e})
+		docs = append(docs, Doc{ID: h.ID, Event: e, Source: h.Source})
 	}
 	return docs, nil
 }

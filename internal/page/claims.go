@@ -30,7 +30,7 @@ func (d *deriver) outputClaims(c Command) {
 			d.applyClaims(c)
 		case startsJSON(c.Output):
 			if isEvents(pos) {
-				d.documentClaim(c, namespaceOf(k))
+				d.documentClaim(c, namespaceOf(k), true)
 			}
 		case len(pos) > 1 && pos[0] == "get" && slices.Contains([]string{"pods", "pod", "po"}, pos[1]):
 			d.podClaims(c, k)
@@ -39,7 +39,7 @@ func (d *deriver) outputClaims(c Command) {
 		}
 	case "curl":
 		if startsJSON(c.Output) {
-			d.documentClaim(c, "")
+			d.documentClaim(c, "", false)
 		}
 	}
 }
@@ -333,7 +333,7 @@ var (
 // dropped, {...} is {}, and a comma left before a closing brace by a cut is
 // removed. A sample that still is not JSON is a claim skipped with the
 // parser's complaint, at the line it points at.
-func (d *deriver) documentClaim(c Command, namespace string) {
+func (d *deriver) documentClaim(c Command, namespace string, kubectl bool) {
 	var kept []Line
 	for _, l := range c.Output {
 		if !cut(l.Text) && strings.TrimSpace(l.Text) != "" {
@@ -371,7 +371,7 @@ func (d *deriver) documentClaim(c Command, namespace string) {
 		return
 	}
 	root = documentSource(root)
-	doc := EventDocument{Fields: fields(root)}
+	doc := EventDocument{Fields: Fields(root), Kubectl: kubectl}
 	doc.Type, _ = root["type"].(string)
 	doc.Reason, _ = root["reason"].(string)
 	doc.Message, _ = root["message"].(string)
@@ -414,8 +414,9 @@ func documentSource(root map[string]any) map[string]any {
 	return root
 }
 
-// fields are the field paths of a JSON object with their kinds, sorted.
-func fields(root map[string]any) []Field {
+// Fields are the field paths of a JSON object and the kinds of their
+// values, sorted by path; an array's elements are path[].
+func Fields(root map[string]any) []Field {
 	seen := map[string]JSONKind{}
 	var walk func(path string, v any)
 	walk = func(path string, v any) {

@@ -25,7 +25,7 @@ import (
 // A phase whose kustomization does not render stops the derivation: without
 // its objects no claim can be told apart from one about another story.
 func Derive(p *Page, manifests string) (*Story, error) {
-	d := &deriver{page: p, manifests: manifests, story: &Story{
+	d := &deriver{page: p, manifests: manifests, refused: map[int]string{}, story: &Story{
 		File: p.File, Lang: p.Lang, Path: p.Path, Manifests: manifests,
 	}}
 	for _, b := range p.Blocks {
@@ -44,7 +44,13 @@ func Derive(p *Page, manifests string) (*Story, error) {
 		if !b.Annotations.Test {
 			continue
 		}
+		d.hookClaim(b)
+		d.block = b
 		for _, c := range b.Commands {
+			if b.Annotations.ExpectError {
+				d.expectErrorClaim(c)
+				continue
+			}
 			d.outputClaims(c)
 		}
 	}
@@ -63,6 +69,11 @@ type deriver struct {
 	fatal     []error
 	// argv caches each command's stages, read once.
 	argv map[int][][]string
+	// block is the block whose output claims are being read.
+	block Block
+	// refused are the applies of expectError blocks whose kustomization
+	// does not render, by line, with kustomize's error.
+	refused map[int]string
 }
 
 func (d *deriver) problem(line int, format string, args ...any) {
@@ -106,12 +117,18 @@ func (d *deriver) phase(b Block, c Command, pageDir string) {
 		d.problem(c.Line, "kubectl apply -k %s is not under ~/environment/eks-workshop: read as written", pageDir)
 	}
 	objs, err := manifest.Render(filesys.MakeFsOnDisk(), dir)
+	if err != nil && b.Annotations.ExpectError {
+		// The block expects kubectl to fail, and kustomize already does.
+		d.refused[c.Line] = err.Error()
+		return
+	}
 	if err != nil {
 		d.fatal = append(d.fatal, &Error{File: d.page.File, Line: c.Line,
 			Msg: fmt.Sprintf("kubectl apply -k %s: the kustomization at %s does not render", pageDir, dir), Err: err})
 		return
 	}
-	ph := Phase{Name: filepath.Base(filepath.Clean(dir)), Dir: dir, PageDir: pageDir, Timeout: b.Annotations.Timeout, Line: c.Line}
+	ph := Phase{Name: filepath.Base(filepath.Clean(dir)), Dir: dir, PageDir: pageDir, Timeout: b.Annotations.Timeout, Line: c.Line,
+		ExpectError: b.Annotations.ExpectError}
 	for _, o := range objs {
 		ph.Objects = append(ph.Objects, Object{APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()})
 	}
@@ -231,6 +248,9 @@ func (d *deriver) claim(c Claim, keyParts ...string) {
 	c.Phase = d.phaseAt(c.Line)
 	c.Kind = c.Expect.kind()
 	c.Key = key(c.Kind, c.Phase, keyParts...)
+	if c.Wait == 0 {
+		c.Wait = d.block.Annotations.Wait
+	}
 	d.story.Claims = append(d.story.Claims, c)
 }
 

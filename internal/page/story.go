@@ -43,7 +43,9 @@ type Phase struct {
 	PageDir string
 	// Timeout is the annotation of the command's block.
 	Timeout time.Duration
-	Line    int
+	// ExpectError is the block's expectError=true: the apply must fail.
+	ExpectError bool
+	Line        int
 	// Objects are what the kustomization renders, in its order.
 	Objects []Object
 }
@@ -120,6 +122,12 @@ const (
 	KindProseEvent ClaimKind = "prose-event"
 	// KindRise is an admonition's promise that a count goes up (Rise).
 	KindRise ClaimKind = "rise"
+	// KindExpectError is a command of an expectError=true block, which
+	// must fail (ExpectedError).
+	KindExpectError ClaimKind = "expect-error"
+	// KindHook is a block's hook=NAME, which the workshop's runner runs
+	// and eventcheck does not (Hook): always skipped, by name.
+	KindHook ClaimKind = "hook"
 )
 
 // Claim is one thing the page says a learner will see, from its code only.
@@ -141,7 +149,11 @@ type Claim struct {
 	// the prose unit's plain text. It is for reports, never compared.
 	Context string
 	// Skip says why the claim is not to be checked, "" when it is.
-	Skip   string
+	Skip string
+	// Wait is the wait= of the claim's block: how long the page has the
+	// learner wait for what it shows. It is never slept; a step watching
+	// for a passing state may watch that long.
+	Wait   time.Duration
 	Expect Expectation
 }
 
@@ -211,7 +223,11 @@ type Field struct {
 type EventDocument struct {
 	// Fields are sorted by path. For an OpenSearch answer they are those
 	// of the document's _source.
-	Fields       []Field
+	Fields []Field
+	// Kubectl says the sample is the API's event as kubectl prints it,
+	// not a stored document: its apiVersion and kind are what kubectl
+	// adds to every object it lists.
+	Kubectl      bool
 	Namespace    string
 	Type         string
 	Reason       string
@@ -244,3 +260,25 @@ func (EventRow) kind() ClaimKind      { return KindEventRow }
 func (EventDocument) kind() ClaimKind { return KindEventDocument }
 func (ProseEvent) kind() ClaimKind    { return KindProseEvent }
 func (Rise) kind() ClaimKind          { return KindRise }
+func (ExpectedError) kind() ClaimKind { return KindExpectError }
+func (Hook) kind() ClaimKind          { return KindHook }
+
+// ExpectedError is a command the page expects to fail.
+type ExpectedError struct {
+	Command string
+	// Phase is the phase a kubectl apply -k of the block is, whose apply
+	// must be refused; "" for a command the run does not perform.
+	Phase string
+	// Refused is kustomize's error when the apply's kustomization does
+	// not render: kubectl fails before it reaches the API.
+	Refused string
+}
+
+// Hook is a block's hook=NAME: tests/hook-NAME.sh beside the page, which
+// the workshop's runner runs before and after the block.
+type Hook struct {
+	Name string
+	// Script is the hook's path; Exists says whether it is there.
+	Script string
+	Exists bool
+}

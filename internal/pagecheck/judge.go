@@ -1,6 +1,7 @@
 package pagecheck
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -23,19 +24,27 @@ func (d *Derived) Judge(results []check.Result) []report.Claim {
 	byName := map[string]check.Result{}
 	ran := map[string]bool{}
 	applied := map[string][]manifest.Applied{}
+	applies := map[string]check.Result{}
 	for _, r := range results {
 		byName[r.Name] = r
 		ran[r.Phase] = true
 		if r.Kind == scenario.KindApply {
-			applied[r.Phase] = r.Applied
+			applied[r.Phase], applies[r.Phase] = r.Applied, r
 		}
 	}
 	var out []report.Claim
 	for _, c := range d.Story.Claims {
 		rc := report.Claim{File: c.File, Line: c.Line, Key: c.Key, Kind: string(c.Kind), Page: c.Text}
-		if a, ok := c.Expect.(page.AppliedObject); ok && c.Skip == "" {
-			rc.Verdict, rc.Run = appliedVerdict(a, applied[c.Phase], ran[c.Phase])
-		} else {
+		switch e := c.Expect.(type) {
+		case page.AppliedObject:
+			if c.Skip == "" {
+				rc.Verdict, rc.Run = appliedVerdict(e, applied[c.Phase], ran[c.Phase])
+				break
+			}
+			rc.Verdict, rc.Run = d.verdict(c, byName, ran)
+		case page.ExpectedError:
+			rc.Verdict, rc.Run = expectedErrorVerdict(c, e, applies)
+		default:
 			rc.Verdict, rc.Run = d.verdict(c, byName, ran)
 		}
 		out = append(out, rc)
@@ -72,7 +81,19 @@ func (d *Derived) verdict(c page.Claim, byName map[string]check.Result, ran map[
 	if !res.Passed {
 		return report.Failed, res.Detail
 	}
-	msg := message(c.Expect)
+	switch e := c.Expect.(type) {
+	case page.PodRow:
+		return podVerdict(e, res)
+	case page.EventDocument:
+		return documentVerdict(e, res)
+	}
+	return messageVerdict(c.Expect, res)
+}
+
+// messageVerdict holds an event claim's message to the closest document
+// of the event.
+func messageVerdict(e page.Expectation, res check.Result) (string, string) {
+	msg := message(e)
 	if msg == "" || len(res.Matched) == 0 {
 		return report.Holds, res.Detail
 	}
@@ -115,8 +136,42 @@ func message(e page.Expectation) string {
 		return strings.TrimSpace(x.Message)
 	case page.ProseEvent:
 		return strings.TrimSpace(x.Message)
+	case page.EventDocument:
+		return strings.TrimSpace(x.Message)
 	}
 	return ""
+}
+
+// podVerdict: the row holds when one of the workload's pods showed its
+// READY and STATUS while the phase's checks waited, and drifted when they
+// showed others only.
+func podVerdict(e page.PodRow, res check.Result) (string, string) {
+	for _, s := range res.Seen {
+		ready, status, _ := strings.Cut(s, " ")
+		if (e.Ready == "" || e.Ready == ready) && (e.Status == "" || e.Status == status) {
+			return report.Holds, fmt.Sprintf("%s pod: %s", e.NamePrefix, s)
+		}
+	}
+	return report.Drifted, fmt.Sprintf("%s pods showed %s, never %s", e.NamePrefix, strings.Join(res.Seen, ", "), strings.TrimSpace(e.Ready+" "+e.Status))
+}
+
+// documentVerdict holds a JSON sample of an event to the event's
+// documents: its message as any event claim's, and every field it shows
+// present on the closest document with a value of the same kind. A field
+// the documents lack, or hold as another kind, is drift: the event is
+// there, in another shape than the page shows.
+func documentVerdict(e page.EventDocument, res check.Result) (string, string) {
+	verdict, run := messageVerdict(e, res)
+	var best []string
+	for i, doc := range res.Matched {
+		if off := fieldsOff(e, doc.Source); i == 0 || len(off) < len(best) {
+			best = off
+		}
+	}
+	if len(best) == 0 {
+		return verdict, run
+	}
+	return report.Drifted, run + "; the documents differ from the page's JSON: " + strings.Join(best, "; ")
 }
 
 // Failed counts the claims that fail a run: failed ones, and drifted ones
@@ -160,4 +215,64 @@ func (d *Derived) Conclude(results []check.Result, rep *report.Run, strict bool)
 		rep.Page = view
 	}
 	return Failed(rep.Claims, strict)
+}
+
+// fieldsOff lists how a document departs from the fields a sample shows:
+// a field it lacks, or holds as another kind of value. A sample's null
+// takes any value (the page shows an empty field the document may fill).
+// The apiVersion and kind kubectl adds to each object it lists are not
+// the event's: an exporter gets events without them, as every watch does.
+func fieldsOff(e page.EventDocument, source json.RawMessage) []string {
+	var doc map[string]any
+	if err := json.Unmarshal(source, &doc); err != nil {
+		return []string{"the document is not a JSON object"}
+	}
+	have := map[string]page.JSONKind{}
+	for _, f := range page.Fields(doc) {
+		have[f.Path] = f.Kind
+	}
+	var missing, other []string
+	for _, f := range e.Fields {
+		if e.Kubectl && (f.Path == "apiVersion" || f.Path == "kind") {
+			continue
+		}
+		k, ok := have[f.Path]
+		switch {
+		case !ok:
+			missing = append(missing, f.Path)
+		case f.Kind != page.JSONNull && k != f.Kind:
+			other = append(other, fmt.Sprintf("%s is %s %s where the page shows %s %s", f.Path, article(k), k, article(f.Kind), f.Kind))
+		}
+	}
+	var out []string
+	if len(missing) > 0 {
+		out = append(out, "no "+strings.Join(missing, ", "))
+	}
+	return append(out, other...)
+}
+
+func article(k page.JSONKind) string {
+	if k == page.JSONObject || k == page.JSONArray {
+		return "an"
+	}
+	return "a"
+}
+
+// expectedErrorVerdict: a command the page expects to fail holds when it
+// did: its apply refused, or its kustomization not rendering.
+func expectedErrorVerdict(c page.Claim, e page.ExpectedError, applies map[string]check.Result) (string, string) {
+	switch {
+	case c.Skip != "":
+		return report.Skipped, c.Skip
+	case e.Refused != "":
+		return report.Holds, "kustomize cannot render it: " + e.Refused
+	}
+	res, ok := applies[e.Phase]
+	if !ok {
+		return report.Skipped, fmt.Sprintf("phase %s did not run: an earlier phase failed", e.Phase)
+	}
+	if res.Passed {
+		return report.Holds, res.Detail
+	}
+	return report.Failed, res.Detail
 }

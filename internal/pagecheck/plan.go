@@ -14,11 +14,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/eventcheck/eventcheck/exporter/config"
 	"github.com/eventcheck/eventcheck/internal/dashboard"
+	"github.com/eventcheck/eventcheck/internal/exporters"
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
 	"github.com/eventcheck/eventcheck/internal/page"
 	"github.com/eventcheck/eventcheck/internal/scenario"
@@ -108,11 +110,24 @@ type checksDoc struct {
 }
 
 type phaseDoc struct {
-	Name      string     `yaml:"name"`
-	Apply     string     `yaml:"apply"`
-	Documents []docCheck `yaml:"documents,omitempty"`
-	Record    []count    `yaml:"record,omitempty"`
-	Rises     []rise     `yaml:"rises,omitempty"`
+	Name  string `yaml:"name"`
+	Apply string `yaml:"apply"`
+	// ExpectError: the page's block expects the apply to fail.
+	ExpectError bool       `yaml:"expectError,omitempty"`
+	Documents   []docCheck `yaml:"documents,omitempty"`
+	Record      []count    `yaml:"record,omitempty"`
+	Rises       []rise     `yaml:"rises,omitempty"`
+	Pods        []podCheck `yaml:"pods,omitempty"`
+}
+
+type podCheck struct {
+	Name       string `yaml:"name"`
+	Namespace  string `yaml:"namespace,omitempty"`
+	NamePrefix string `yaml:"namePrefix"`
+	Ready      string `yaml:"ready,omitempty"`
+	Status     string `yaml:"status,omitempty"`
+	Timeout    string `yaml:"timeout"`
+	Settle     string `yaml:"settle,omitempty"`
 }
 
 type docCheck struct {
@@ -169,7 +184,7 @@ func (d *Derived) plan(dashboards string) error {
 		if err != nil || strings.HasPrefix(rel, "..") {
 			return fmt.Errorf("%s:%d: %s is outside --manifests %s", s.File, p.Line, p.PageDir, d.Manifests)
 		}
-		doc.Phases = append(doc.Phases, phaseDoc{Name: p.Name, Apply: filepath.ToSlash(rel)})
+		doc.Phases = append(doc.Phases, phaseDoc{Name: p.Name, Apply: filepath.ToSlash(rel), ExpectError: p.ExpectError})
 	}
 	for i := range doc.Phases {
 		phases[doc.Phases[i].Name] = &doc.Phases[i]
@@ -222,6 +237,11 @@ func (d *Derived) claimSteps(phases map[string]*phaseDoc, namespace string) {
 	seen := map[string]string{}
 	for _, c := range d.Story.Claims {
 		p := phases[c.Phase]
+		if _, isPod := c.Expect.(page.PodRow); isPod && c.Phase == "" && len(d.Story.Phases) > 0 {
+			// The exporter's pod, shown before any apply, is looked at
+			// with the first phase: it runs by then.
+			p = phases[d.Story.Phases[0].Name]
+		}
 		if c.Skip != "" || p == nil {
 			continue
 		}
@@ -231,6 +251,14 @@ func (d *Derived) claimSteps(phases map[string]*phaseDoc, namespace string) {
 		}
 		var dc docCheck
 		switch e := c.Expect.(type) {
+		case page.PodRow:
+			d.podStep(p, c, e, namespace, timeout)
+			continue
+		case page.EventDocument:
+			if e.Reason == "" {
+				continue
+			}
+			dc = docCheck{Type: e.Type, Reason: e.Reason, Kind: e.ObjectKind, NamePrefix: e.ObjectPrefix, Namespace: e.Namespace}
 		case page.EventRow:
 			dc = docCheck{Type: e.Type, Reason: e.Reason, Kind: e.ObjectKind, NamePrefix: e.ObjectPrefix, Namespace: e.Namespace}
 		case page.ProseEvent:
@@ -273,6 +301,32 @@ func (d *Derived) claimSteps(phases map[string]*phaseDoc, namespace string) {
 		seen[subject], d.Steps[c.Key] = dc.Name, dc.Name
 		p.Documents = append(p.Documents, dc)
 	}
+}
+
+// podStep makes a pod check for a kubectl get pods row: one per workload
+// and state in a phase, which every row of them shares.
+func (d *Derived) podStep(p *phaseDoc, c page.Claim, e page.PodRow, namespace string, timeout time.Duration) {
+	pc := podCheck{Namespace: e.Namespace, NamePrefix: e.NamePrefix, Ready: e.Ready, Status: e.Status, Timeout: timeout.String()}
+	if c.Wait > 0 {
+		// The page has the learner wait that long for the state: watch
+		// as long for it (it is never slept).
+		pc.Settle = c.Wait.String()
+	}
+	if pc.Namespace == namespace {
+		pc.Namespace = ""
+	}
+	pc.Name = stepName(e.NamePrefix, "pod", e.Status, p.Name)
+	for _, x := range p.Pods {
+		if x.Name == pc.Name && x.Namespace == pc.Namespace && x.Ready == pc.Ready {
+			d.Steps[c.Key] = x.Name
+			return
+		}
+	}
+	for slices.ContainsFunc(p.Pods, func(x podCheck) bool { return x.Name == pc.Name }) {
+		pc.Name += "-2"
+	}
+	d.Steps[c.Key] = pc.Name
+	p.Pods = append(p.Pods, pc)
 }
 
 // findDashboard is the export holding the dashboard: the one given, else
@@ -379,4 +433,32 @@ func (d *Derived) Scenario(dir string) (*scenario.Scenario, error) {
 		return nil, fmt.Errorf("the plan derived from %s: %w", d.Story.File, err)
 	}
 	return s, nil
+}
+
+// RunsExporter tells the plan which exporter the run has (an
+// --exporter name): unless it is the page's chart in the cluster (helm),
+// the rows the page shows of the release's pods are skipped, with why,
+// instead of looked for where nothing runs them.
+func (d *Derived) RunsExporter(name string) {
+	if name == exporters.Helm {
+		return
+	}
+	why := fmt.Sprintf("this run's exporter is --exporter %s, not the page's chart; --exporter helm runs the chart", name)
+	h := d.Story.Helm
+	if h == nil {
+		return
+	}
+	dropped := map[string]bool{}
+	for i, c := range d.Story.Claims {
+		e, ok := c.Expect.(page.PodRow)
+		if !ok || c.Skip != "" || e.Namespace != h.Namespace {
+			continue
+		}
+		d.Story.Claims[i].Skip = fmt.Sprintf("the release's pod (%s): %s", h.Release, why)
+		dropped[d.Steps[c.Key]] = true
+		delete(d.Steps, c.Key)
+	}
+	for i := range d.doc.Phases {
+		d.doc.Phases[i].Pods = slices.DeleteFunc(d.doc.Phases[i].Pods, func(p podCheck) bool { return dropped[p.Name] })
+	}
 }

@@ -78,6 +78,9 @@ type DashboardCheck struct {
 type Phase struct {
 	Name  string `yaml:"name"`
 	Apply string `yaml:"apply"` // a directory of the scenario
+	// ExpectError says the apply must fail (a page's expectError=true
+	// block): the phase holds when the API refuses it.
+	ExpectError bool `yaml:"expectError"`
 	// Documents must appear in OpenSearch.
 	Documents []DocumentCheck `yaml:"documents"`
 	// Record counts documents after the phase's checks, for a later Rise.
@@ -90,6 +93,26 @@ type Phase struct {
 	Updates []UpdateCheck `yaml:"updates"`
 	// Enrichment: documents carry their own object's labels.
 	Enrichment []EnrichmentCheck `yaml:"enrichment"`
+	// Pods: what kubectl get pods shows of a workload's pods.
+	Pods []PodCheck `yaml:"pods"`
+}
+
+// PodCheck: a pod of a workload (its name is NamePrefix, a ReplicaSet hash
+// and a suffix) shows Ready and Status as kubectl get pods prints them
+// (0/1, ErrImagePull). It watches while the phase's other checks wait and
+// ends with them: a pod's status changes with time, and what it showed
+// meanwhile is what it shows. It holds when such a pod exists; Seen says
+// what it showed, and whether the wanted state was among it.
+type PodCheck struct {
+	Name       string        `yaml:"name"`
+	Namespace  string        `yaml:"namespace"` // default: the scenario's
+	NamePrefix string        `yaml:"namePrefix"`
+	Ready      string        `yaml:"ready"`  // READY, such as 0/1; "" is any
+	Status     string        `yaml:"status"` // STATUS, such as Running; "" is any
+	Timeout    time.Duration `yaml:"timeout"`
+	// Settle is how long it may watch on after the stage's other checks
+	// have ended (a page block's wait=); default 5s.
+	Settle time.Duration `yaml:"settle"`
 }
 
 // UpdateCheck: an Event the API holds with count ≥ 2 (the recorder bumps
@@ -316,7 +339,29 @@ func (p *Phase) validate(v *validation, where, namespace string, o loadOptions) 
 	for j := range p.Workloads {
 		p.Workloads[j].validate(v, fmt.Sprintf("%s.workloads[%d]", where, j))
 	}
+	for j := range p.Pods {
+		p.Pods[j].validate(v, fmt.Sprintf("%s.pods[%d]", where, j), namespace)
+	}
 }
+
+func (pc *PodCheck) validate(v *validation, w, namespace string) {
+	if pc.Name == "" {
+		v.bad(w+".name", "required")
+	} else {
+		v.unique(w+".name", "check", pc.Name)
+	}
+	if pc.NamePrefix == "" {
+		v.bad(w+".namePrefix", "required: the workload whose pods are looked at (scenario-a for scenario-a-6d988b8d84-x7k2p)")
+	}
+	if pc.Ready != "" && !readyCell.MatchString(pc.Ready) {
+		v.bad(w+".ready", "%q is not a READY cell: give ready/total containers, such as 0/1", pc.Ready)
+	}
+	v.timeout(w+".timeout", &pc.Timeout, 2*time.Minute)
+	v.timeout(w+".settle", &pc.Settle, 5*time.Second)
+	pc.Namespace = cmp.Or(pc.Namespace, namespace)
+}
+
+var readyCell = regexp.MustCompile(`^[0-9]+/[0-9]+$`)
 
 func (d *DocumentCheck) validate(v *validation, w, namespace string) {
 	if d.Name == "" {

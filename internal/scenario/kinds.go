@@ -15,6 +15,7 @@ const (
 	KindUpdates      Kind = "updates"
 	KindEnrichment   Kind = "enrichment"
 	KindWorkload     Kind = "workload"
+	KindPod          Kind = "pod"
 	KindCompleteness Kind = "completeness"
 	KindExporter     Kind = "exporter"
 	KindPanel        Kind = "panel"
@@ -55,12 +56,32 @@ func (e EnrichmentCheck) Limit() time.Duration { return e.Timeout }
 func (Workload) CheckKind() Kind               { return KindWorkload }
 func (w Workload) StepName() string            { return w.Kind + "/" + w.Name + " " + w.Condition }
 func (w Workload) Limit() time.Duration        { return w.Timeout }
-func (Completeness) CheckKind() Kind           { return KindCompleteness }
-func (Completeness) StepName() string          { return "every event accounted for" }
-func (c Completeness) Limit() time.Duration    { return c.Timeout }
+func (PodCheck) CheckKind() Kind               { return KindPod }
+func (p PodCheck) StepName() string            { return p.Name }
+func (p PodCheck) Limit() time.Duration        { return p.Timeout }
+
+func (Completeness) CheckKind() Kind        { return KindCompleteness }
+func (Completeness) StepName() string       { return "every event accounted for" }
+func (c Completeness) Limit() time.Duration { return c.Timeout }
+
+// Watcher is a step that watches while the stage's other steps wait: it
+// ends when what it looks for shows, at its deadline, or its SettleTime
+// after the stage's other steps have ended, whichever comes first. What
+// it watches for shows while they wait or soon after, so it lengthens a
+// phase only when it never shows.
+type Watcher interface {
+	Check
+	SettleTime() time.Duration
+}
+
+func (p PodCheck) SettleTime() time.Duration { return p.Settle }
 
 // Apply is a phase's first step: its kustomization, applied server-side.
-type Apply struct{ Dir string }
+type Apply struct {
+	Dir string
+	// ExpectError: the apply must fail.
+	ExpectError bool
+}
 
 // DashboardStep checks the panels of the dashboard checks.yaml names,
 // after the phase it names.

@@ -347,6 +347,13 @@ func (s *Scenario) crossCheck() (errs, warnings Problems) {
 					"%s: phase %s uses no such namespace, where check %s looks", d.Namespace, p.Name, d.Name)
 			}
 		}
+		for j, pc := range p.Pods {
+			// The exporter's own pods come from its install, not a phase.
+			if !creates(pc.NamePrefix) {
+				at(&warnings, fmt.Sprintf("phases[%d].pods[%d].namePrefix", i, j),
+					"%s: phase %s creates no object of this name; check %s holds only if something else runs its pods", pc.NamePrefix, p.Name, pc.Name)
+			}
+		}
 		for j, w := range p.Workloads {
 			found := false
 			for _, o := range objs {

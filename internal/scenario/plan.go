@@ -38,7 +38,7 @@ const ChecksStage = "checks"
 func (s *Scenario) Plan() Plan {
 	var plan Plan
 	for _, p := range s.Checks.Phases {
-		pp := PhasePlan{Name: p.Name, Apply: Stage{Phase: p.Name, Name: "apply " + p.Apply, Steps: []Check{Apply{Dir: p.Apply}}}}
+		pp := PhasePlan{Name: p.Name, Apply: Stage{Phase: p.Name, Name: "apply " + p.Apply, Steps: []Check{Apply{Dir: p.Apply, ExpectError: p.ExpectError}}}}
 		stage := func(name string, steps []Check) {
 			if len(steps) > 0 {
 				pp.Checks = append(pp.Checks, Stage{Phase: p.Name, Name: name, Steps: steps})
@@ -77,6 +77,9 @@ func (p Phase) concurrent() []Check {
 	}
 	for _, w := range p.Workloads {
 		out = append(out, w)
+	}
+	for _, pc := range p.Pods {
+		out = append(out, pc)
 	}
 	return out
 }

@@ -161,6 +161,10 @@ func (s *Session) Finish(ctx context.Context) error {
 
 	rep := s.Report
 	if s.Runner != nil {
+		if s.cfg.Judge != nil && s.Env != nil {
+			// A page's claims are judged on every document the run stored.
+			s.Runner.Recheck(ctx)
+		}
 		rep.Results = s.Runner.Results()
 	}
 	if s.cfg.Judge != nil {

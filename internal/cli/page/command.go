@@ -89,6 +89,7 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger, p
 		_, err := out.Write(d.Checks)
 		return err
 	}
+	d.RunsExporter(o.env.Exporter)
 	for _, u := range d.Unknown {
 		fmt.Fprintf(out, "%s:%d: warning: %s: %s; the page's exporter ignores it, and so does this run\n", d.Story.Helm.Values[0], u.Line, u.Path, u.Message)
 	}
