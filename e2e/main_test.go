@@ -128,6 +128,9 @@ func loadScenario() (*scenario.Scenario, error) {
 		if derived, err = pagecheck.Load(pages, *manifests, *dashboards); err != nil {
 			return nil, err
 		}
+		if err := derived.Override(*checksFile); err != nil {
+			return nil, err
+		}
 		derived.RunsExporter(flags.Exporter)
 		dir, err := os.MkdirTemp("", "eventcheck-page-")
 		if err != nil {

@@ -1,8 +1,10 @@
 package lint
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
@@ -25,6 +27,7 @@ func pageFindings(in Inputs) []Finding {
 		return []Finding{located(in.Pages[0], err)}
 	}
 	var out []Finding
+	out = append(out, planFindings(d, in.Checks)...)
 	s := d.Story
 	if h := s.Helm; h != nil {
 		at := func(severity, format string, args ...any) {
@@ -73,4 +76,22 @@ func releaseFindings(s *page.Story, h *page.HelmInstall) []Finding {
 		}
 	}
 	return out
+}
+
+// planFindings: the checks.yaml merged into the page's plan (--checks, or
+// the one beside its scenarios) reads, and the merged plan loads as a run
+// would load it.
+func planFindings(d *pagecheck.Derived, checks string) []Finding {
+	if err := d.Override(checks); err != nil {
+		return []Finding{located(cmp.Or(checks, d.Story.File), err)}
+	}
+	dir, err := os.MkdirTemp("", "eventcheck-lint-")
+	if err != nil {
+		return []Finding{{File: d.Story.File, Severity: Error, Message: err.Error()}}
+	}
+	defer os.RemoveAll(dir)
+	if _, err := d.Scenario(dir); err != nil {
+		return []Finding{{File: d.Story.File, Severity: Error, Message: err.Error()}}
+	}
+	return nil
 }

@@ -49,6 +49,9 @@ type Derived struct {
 	Values  *exportervalues.Values
 	Unknown []config.Problem
 	doc     checksDoc
+	// overrides is the checks.yaml merged into the plan (Override).
+	overrides     map[string]any
+	overridesFile string
 }
 
 // Load reads and derives pages against the manifests directory (the
@@ -202,16 +205,26 @@ func (d *Derived) plan(dashboards string) error {
 		return err
 	}
 	d.doc = doc
-	d.Checks, err = encode(s.File, doc)
+	d.Checks, err = d.encode(doc)
 	return err
 }
 
-func encode(from string, doc checksDoc) ([]byte, error) {
+// encode is the plan as checks.yaml, with the overrides merged.
+func (d *Derived) encode(doc checksDoc) ([]byte, error) {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# Derived by eventcheck page from %s: what the page claims, as checks.\n", from)
+	fmt.Fprintf(&b, "# Derived by eventcheck page from %s: what the page claims, as checks.\n", d.Story.File)
+	var v any = doc
+	if d.overrides != nil {
+		fmt.Fprintf(&b, "# Merged with %s.\n", d.overridesFile)
+		m, err := d.merged(doc)
+		if err != nil {
+			return nil, err
+		}
+		v = m
+	}
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), enc.Close()
@@ -420,7 +433,7 @@ func (d *Derived) Scenario(dir string) (*scenario.Scenario, error) {
 		// The --set lines are in the values already.
 		doc.Exporter = &exporterDoc{Values: values}
 	}
-	checks, err := encode(d.Story.File, doc)
+	checks, err := d.encode(doc)
 	if err != nil {
 		return nil, err
 	}
@@ -429,6 +442,9 @@ func (d *Derived) Scenario(dir string) (*scenario.Scenario, error) {
 		return nil, err
 	}
 	s, err := scenario.LoadDir(d.Manifests, scenario.ChecksAt(file))
+	if err != nil && d.overrides != nil {
+		return nil, fmt.Errorf("the plan derived from %s merged with %s: %w", d.Story.File, d.overridesFile, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("the plan derived from %s: %w", d.Story.File, err)
 	}

@@ -390,3 +390,11 @@ func namespaces(objs []*unstructured.Unstructured) string {
 	}
 	return "their objects are in " + strings.Join(out, ", ")
 }
+
+// CheckSyntax reads a checks.yaml as LoadDir does (one document, known
+// fields only, values of the right types) without validating it: a file
+// that adds to a derived plan may lack what only the whole plan has.
+func CheckSyntax(file string, data []byte) error {
+	_, _, err := parseChecks(file, data)
+	return err
+}

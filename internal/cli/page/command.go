@@ -31,6 +31,7 @@ type options struct {
 	outputs    session.Outputs
 	manifests  string
 	dashboards string
+	checks     string
 	plan       bool
 	strict     bool
 	timeout    time.Duration
@@ -68,6 +69,7 @@ could not be brought up; 130 interrupted.
 	cmd.Flags().AddGoFlagSet(goFlags)
 	cmd.Flags().StringVar(&o.manifests, "manifests", "", "the workshop repository's manifests directory: what the page's ~/environment/eks-workshop stands for (required)")
 	cmd.Flags().StringVar(&o.dashboards, "dashboards", "", "dashboards export the page's dashboard link must be in (default: the .ndjson files of the page's module)")
+	cmd.Flags().StringVar(&o.checks, "checks", "", "checks.yaml merged into the derived plan: its steps add to the page's, or replace those of the same name (default: a checks.yaml beside the page's scenarios)")
 	cmd.Flags().BoolVar(&o.plan, "plan", false, "print the plan derived from the page as checks.yaml and run nothing")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "a drifted claim fails the run (exit 1)")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound for the whole run")
@@ -82,7 +84,13 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger, p
 		return exitcode.Errorf(exitcode.Usage, "--timeout %s: give a positive bound for the whole run, such as 20m", o.timeout)
 	}
 	var d *pagecheck.Derived
-	if err := run.Loading(parent, func() (err error) { d, err = pagecheck.Load(pages, o.manifests, o.dashboards); return err }); err != nil {
+	err := run.Loading(parent, func() (err error) {
+		if d, err = pagecheck.Load(pages, o.manifests, o.dashboards); err != nil {
+			return err
+		}
+		return d.Override(o.checks)
+	})
+	if err != nil {
 		return err
 	}
 	if o.plan {
