@@ -47,7 +47,8 @@ bench: localcluster
 
 ## drills: the exporter's fault drills at scale: 10,000 events each, with
 ## OpenSearch stopped 30 s, the exporter killed, the API connection cut and
-## a 410 Gone, 429s for 10 s, a document rejected for good (short forms run
+## a 410 Gone, the real API server restarted, 429s for 10 s, a document
+## rejected for good (short forms run
 ## in `make test`)
 drills: localcluster
 	$(GO) test -count=1 -v -run 'TestDrill' -timeout 60m ./exporter/ -args -drill-events 10000 -drill-outage 30s

@@ -297,6 +297,26 @@ func TestDrillAPIServerRestartsMidBurst(t *testing.T) {
 	}
 }
 
+// The real API server restarts mid-burst: the local cluster's supervisor
+// starts a new kube-apiserver on the same etcd, while events keep being
+// created (retried until it serves again). Every Event must end with
+// exactly one document.
+func TestDrillRealAPIServerRestartsMidBurst(t *testing.T) {
+	needEnv(t)
+	startDrillExporter(t, env.osURL, env.saFile, "eks-kubernetes-events")
+	restarted := make(chan error, 1)
+	drill(t, namespace(t, "drill-restart"), env.search, fault{
+		on: func(*testing.T) {
+			go func() { restarted <- env.cluster.RestartAPIServer(context.Background()) }()
+		},
+		off: func(t *testing.T) {
+			if err := <-restarted; err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+}
+
 type apiProxy struct {
 	srv              *httptest.Server
 	kubeconfig       string

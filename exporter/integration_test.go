@@ -21,6 +21,7 @@ import (
 
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -38,6 +39,7 @@ import (
 // OpenSearch that can be stopped and started at the same address with its
 // data, and the exporter's ServiceAccount credentials.
 var env struct {
+	cluster  cluster.Provider
 	admin    *rest.Config
 	kube     kubernetes.Interface
 	sa       *rest.Config
@@ -75,6 +77,7 @@ func setup(m *testing.M) int {
 	if err != nil {
 		log.Fatal(err)
 	}
+	env.cluster = c
 	port, err := freePort()
 	if err != nil {
 		log.Fatal(err)
@@ -258,6 +261,21 @@ func postEvent(ctx context.Context, ns, prefix, reason string, i int, obj corev1
 	}, metav1.CreateOptions{})
 }
 
+// createRetrying creates event i, again while the API server cannot take
+// it (a restart, a cut connection), for up to a minute. An event that
+// exists already was created by an attempt whose answer was lost.
+func createRetrying(ns string, i int) error {
+	var last error
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, last = createEvent(ctx, ns, i)
+		return last == nil || apierrors.IsAlreadyExists(last), nil
+	})
+	if err != nil {
+		return fmt.Errorf("event %d of %s not created within a minute: %v", i, ns, last)
+	}
+	return nil
+}
+
 // createEvents creates n events from several goroutines.
 func createEvents(t testing.TB, ns string, from, to int) {
 	t.Helper()
@@ -267,7 +285,7 @@ func createEvents(t testing.TB, ns string, from, to int) {
 	for range 8 {
 		wg.Go(func() {
 			for i := range next {
-				if _, err := createEvent(context.Background(), ns, i); err != nil {
+				if err := createRetrying(ns, i); err != nil {
 					errs <- err
 				}
 			}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -39,7 +40,15 @@ const (
 	PIDFile        = "pid"
 	ImagesFile     = "images"
 	LogsDir        = "logs"
+	// APIServerPIDFile holds the running kube-apiserver's pid: stopping
+	// that process is a restart of the API server alone (Run starts it
+	// again on the same etcd data), as on a real control plane.
+	APIServerPIDFile = "kube-apiserver.pid"
 )
+
+// maxAPIServerRestarts bounds the restarts of one run: an API server that
+// keeps exiting is a failure to report, not to hide.
+const maxAPIServerRestarts = 20
 
 const (
 	serviceCIDR = "10.96.0.0/16"
@@ -123,7 +132,16 @@ func Run(ctx context.Context, c Config) error {
 		return err
 	}
 	var children []*child
-	defer func() { stopAll(log, children) }()
+	// mu guards children once the API server's restarts may replace it;
+	// stopping ends the restarts before the children are stopped.
+	var mu sync.Mutex
+	runCtx, stopping := context.WithCancel(ctx)
+	defer func() {
+		stopping()
+		mu.Lock()
+		defer mu.Unlock()
+		stopAll(log, children)
+	}()
 	// spawn runs "self args..." with its output in logs/<name>.log.
 	spawn := func(name string, args ...string) error {
 		ch, err := startChild(dir, self, name, args)
@@ -134,26 +152,30 @@ func Run(ctx context.Context, c Config) error {
 		return nil
 	}
 
-	if err := spawn("kube-apiserver", "kube-apiserver",
-		"--etcd-servers=http://127.0.0.1:"+strconv.Itoa(etcdClient),
+	apiArgs := []string{"kube-apiserver",
+		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(etcdClient),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(apiPort),
-		"--tls-cert-file="+certs.ServingCert,
-		"--tls-private-key-file="+certs.ServingKey,
-		"--client-ca-file="+certs.CACert,
+		"--secure-port=" + strconv.Itoa(apiPort),
+		"--tls-cert-file=" + certs.ServingCert,
+		"--tls-private-key-file=" + certs.ServingKey,
+		"--client-ca-file=" + certs.CACert,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+certs.ServiceAccountPub,
-		"--service-account-signing-key-file="+certs.ServiceAccountKey,
-		"--service-cluster-ip-range="+serviceCIDR,
+		"--service-account-key-file=" + certs.ServiceAccountPub,
+		"--service-account-signing-key-file=" + certs.ServiceAccountKey,
+		"--service-cluster-ip-range=" + serviceCIDR,
 		"--authorization-mode=Node,RBAC",
 		"--enable-admission-plugins=NodeRestriction",
 		// The apiserver binds loopback: it must not publish that address as
 		// the kubernetes Service endpoint.
 		"--endpoint-reconciler-type=none",
 		"--allow-privileged=true",
-		"--cert-dir="+filepath.Join(dir, "pki", "apiserver-generated"),
-	); err != nil {
+		"--cert-dir=" + filepath.Join(dir, "pki", "apiserver-generated"),
+	}
+	if err := spawn("kube-apiserver", apiArgs...); err != nil {
+		return err
+	}
+	if err := writePID(dir, children[0]); err != nil {
 		return err
 	}
 	// The controllers pick their APIs from discovery when they start: the
@@ -218,12 +240,39 @@ func Run(ctx context.Context, c Config) error {
 		return err
 	}
 	failed := make(chan error, len(children))
-	for _, ch := range children {
+	for _, ch := range children[1:] {
 		go func() {
 			err := <-ch.done
 			failed <- fmt.Errorf("%s exited (%v); last lines of %s:\n%s", ch.name, err, ch.log, tail(ch.log, 20))
 		}()
 	}
+	go func() {
+		api := children[0]
+		for restarts := 0; ; restarts++ {
+			err := <-api.done
+			mu.Lock()
+			if runCtx.Err() != nil {
+				mu.Unlock()
+				return
+			}
+			if restarts == maxAPIServerRestarts {
+				mu.Unlock()
+				failed <- fmt.Errorf("kube-apiserver exited %d times (last: %v); last lines of %s:\n%s", restarts+1, err, api.log, tail(api.log, 20))
+				return
+			}
+			log.Info("kube-apiserver exited; starting it again on the same etcd", "exit", fmt.Sprint(err))
+			next, startErr := startChild(dir, self, "kube-apiserver", apiArgs)
+			if startErr == nil {
+				children[0], api = next, next
+				startErr = writePID(dir, next)
+			}
+			mu.Unlock()
+			if startErr != nil {
+				failed <- fmt.Errorf("kube-apiserver exited (%v) and could not be started again: %w", err, startErr)
+				return
+			}
+		}
+	}()
 
 	readyCtx, cancel := context.WithTimeout(ctx, c.ReadyTimeout)
 	defer cancel()
@@ -279,7 +328,7 @@ func prepareDir(dir string) (string, error) {
 	if pid, alive := RunningPID(abs); alive {
 		return "", fmt.Errorf("a cluster is already running in %s (pid %d): stop it (kill -TERM %d) or use another --dir", abs, pid, pid)
 	}
-	for _, old := range []string{"etcd", "nodes", "pki", LogsDir, ReadyFile, KubeconfigFile} {
+	for _, old := range []string{"etcd", "nodes", "pki", LogsDir, ReadyFile, KubeconfigFile, APIServerPIDFile} {
 		if err := os.RemoveAll(filepath.Join(abs, old)); err != nil {
 			return "", fmt.Errorf("failed to clear old state in %s: %w", abs, err)
 		}
@@ -340,7 +389,8 @@ func startEtcd(dir string, clientPort, peerPort int) (*embed.Etcd, error) {
 
 func startChild(dir, self, name string, args []string) (*child, error) {
 	logPath := filepath.Join(dir, LogsDir, name+".log")
-	logFile, err := os.Create(logPath)
+	// Appended to: a restarted API server's log follows its last run's.
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create log %s: %w", logPath, err)
 	}
@@ -546,4 +596,12 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// writePID records the API server's pid for whoever restarts it.
+func writePID(dir string, ch *child) error {
+	if err := os.WriteFile(filepath.Join(dir, APIServerPIDFile), []byte(strconv.Itoa(ch.cmd.Process.Pid)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("failed to write %s: %w", APIServerPIDFile, err)
+	}
+	return nil
 }

@@ -34,6 +34,10 @@ type Provider interface {
 	// LoadImageArchive makes the images of a `docker save` style archive
 	// available to every node, or returns ErrNotSupported.
 	LoadImageArchive(ctx context.Context, path string) error
+	// RestartAPIServer stops the API server process alone, as a real
+	// control plane's restart does, and returns once a new one serves on
+	// the same data; or returns ErrNotSupported.
+	RestartAPIServer(ctx context.Context) error
 }
 
 // ErrNotSupported is returned by operations a provider cannot do.

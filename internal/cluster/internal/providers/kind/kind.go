@@ -189,6 +189,8 @@ func (p *provider) ExportLogs(ctx context.Context, dir string) error {
 	return nil
 }
 
+func (p *provider) RestartAPIServer(context.Context) error { return providers.ErrNotSupported }
+
 func (p *provider) LoadImageArchive(ctx context.Context, path string) error {
 	k, err := p.engineProvider(ctx)
 	if err != nil {

@@ -142,6 +142,9 @@ func (p *provider) ExportLogs(context.Context, string) error {
 	return fmt.Errorf("exporting component logs of an existing cluster: %w", providers.ErrNotSupported)
 }
 
+// RestartAPIServer: a cluster we did not create is not ours to restart.
+func (p *provider) RestartAPIServer(context.Context) error { return providers.ErrNotSupported }
+
 func (p *provider) LoadImageArchive(context.Context, string) error {
 	return fmt.Errorf("loading images into an existing cluster (push the image to a registry it can pull from): %w", providers.ErrNotSupported)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -35,7 +36,17 @@ const (
 	imagesFile     = "images"
 	logsDir        = "logs"
 	supervisorLog  = "supervisor.log"
+	// apiServerPIDFile is the running kube-apiserver's pid; the
+	// supervisor starts a new one when it exits, on the same etcd.
+	apiServerPIDFile = "kube-apiserver.pid"
 )
+
+// restartBound bounds RestartAPIServer: the old process's drain and the
+// new one's start, a few seconds each here.
+const restartBound = 2 * time.Minute
+
+// apiServerGrace is how long a stopped kube-apiserver may drain.
+const apiServerGrace = 10 * time.Second
 
 // stopTimeout bounds Down: the supervisor gives its children 10s.
 const stopTimeout = 30 * time.Second
@@ -227,4 +238,63 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.WriteFile(to, data, 0o644)
+}
+
+// RestartAPIServer stops the kube-apiserver process (SIGTERM, as a real
+// restart does) and returns once the supervisor's next one is ready: its
+// pid is another, and /readyz answers ok. etcd, in the supervisor, keeps
+// every object.
+func (p *provider) RestartAPIServer(ctx context.Context) error {
+	file := filepath.Join(p.dir, apiServerPIDFile)
+	old, alive := procstat.PIDFile(file)
+	if !alive {
+		return fmt.Errorf("no kube-apiserver runs in %s (%s): is the local cluster up, from a localcluster binary that restarts it (make localcluster)?", p.dir, file)
+	}
+	cfg, err := p.RESTConfig()
+	if err != nil {
+		return err
+	}
+	cfg.Timeout = 2 * time.Second
+	client, err := rest.UnversionedRESTClientFor(withoutCodec(cfg))
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := syscall.Kill(old, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("failed to stop kube-apiserver (pid %d): %w", old, err)
+	}
+	// Its graceful shutdown waits up to a minute on open connections; a
+	// kubelet gives a control-plane pod a grace period, then kills it.
+	// So does this, with the supervisor's own stop grace.
+	if wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, apiServerGrace, true, func(context.Context) (bool, error) {
+		return !procstat.Alive(old), nil
+	}) != nil {
+		_ = syscall.Kill(old, syscall.SIGKILL)
+	}
+	var last string
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, restartBound, true, func(ctx context.Context) (bool, error) {
+		pid, alive := procstat.PIDFile(file)
+		if !alive || pid == old {
+			last = "the old kube-apiserver still runs, or no new one yet"
+			return false, nil
+		}
+		body, err := client.Get().AbsPath("/readyz").DoRaw(ctx)
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		return string(body) == "ok", nil
+	})
+	if err != nil {
+		return fmt.Errorf("kube-apiserver not serving again within %s of its restart (last: %s); see %s", restartBound, last, filepath.Join(p.dir, logsDir, "kube-apiserver.log"))
+	}
+	p.o.Log.Info("kube-apiserver restarted", "old pid", old, "elapsed", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// withoutCodec is cfg for a raw client of /readyz.
+func withoutCodec(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	return c
 }

@@ -94,7 +94,9 @@ func TestLocalClusterTellsTheWorkshopStory(t *testing.T) {
 	waitForEvent(t, cs, ns, "FailedScheduling", "scenario-c", "0/3 nodes are available: 3 Insufficient cpu", start)
 	t.Logf("three failures reported %s after apply", time.Since(start).Round(time.Millisecond))
 	checkSchedulingEventsWrittenThroughEventsV1(t, ctx, cs, ns)
+	checkRestartKeepsEverything(t, ctx, p, cs, ns)
 
+	// The fix runs on the restarted API server.
 	fixTheWorkshopWay(t, ctx, cs, ns)
 	checkDownLeavesNothingBehind(t, ctx, p, dir, stopped)
 }
@@ -380,5 +382,33 @@ func writeImageArchive(t *testing.T, path, tag string) {
 	}
 	if err := tarball.WriteToFile(path, ref, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkRestartKeepsEverything restarts the API server alone: a new process
+// serves the same objects (same uids, same events), as after a real
+// control plane's restart, not an empty cluster.
+func checkRestartKeepsEverything(t *testing.T, ctx context.Context, p providers.Provider, cs kubernetes.Interface, ns string) {
+	t.Helper()
+	before, err := cs.AppsV1().Deployments(ns).Get(ctx, "scenario-a", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := p.RestartAPIServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("API server restarted in %s", time.Since(start).Round(time.Millisecond))
+	after, err := cs.AppsV1().Deployments(ns).Get(ctx, "scenario-a", metav1.GetOptions{})
+	if err != nil || after.UID != before.UID {
+		t.Fatalf("after the restart: %v, uid %v (was %s): the restart lost the cluster's data", err, after.GetUID(), before.UID)
+	}
+	again, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil || len(again.Items) < len(events.Items) {
+		t.Fatalf("after the restart: %v, %d events (were %d)", err, len(again.Items), len(events.Items))
 	}
 }
