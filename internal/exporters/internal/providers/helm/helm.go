@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/loader"
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/cli"
 	"helm.sh/helm/v4/pkg/kube"
 	"helm.sh/helm/v4/pkg/registry"
@@ -73,7 +75,10 @@ func (p *provider) Start(ctx context.Context, t providers.Target) (*providers.Ru
 	if err != nil {
 		return nil, err
 	}
-	rel := &Release{Kubeconfig: t.Kubeconfig, Chart: p.o.Chart, Name: p.o.Release, Namespace: p.o.Namespace}
+	rel := &Release{Kubeconfig: t.Kubeconfig, Chart: p.o.Chart, Version: p.o.ChartVersion, Name: p.o.Release, Namespace: p.o.Namespace}
+	if _, err := os.Stat(p.o.Chart); err != nil && p.o.ChartVersion == "" {
+		p.o.Log.Warn("the exporter chart is not pinned: the newest version installs, and a new release changes what runs; pin it with --exporter-chart-version", "chart", p.o.Chart)
+	}
 	if err := rel.Install(ctx, vals, p.o.ReadyTimeout); err != nil {
 		return nil, err
 	}
@@ -82,7 +87,7 @@ func (p *provider) Start(ctx context.Context, t providers.Target) (*providers.Ru
 	r.PodLogs = func(ctx context.Context) (string, error) {
 		return podLogs(ctx, t, p.o.Namespace, "app.kubernetes.io/instance="+p.o.Release)
 	}
-	p.o.Log.Info("exporter chart installed", "chart", p.o.Chart, "release", p.o.Release, "namespace", p.o.Namespace, "index", index)
+	p.o.Log.Info("exporter chart installed", "chart", p.o.Chart, "version", rel.installed, "release", p.o.Release, "namespace", p.o.Namespace, "index", index)
 	return r, nil
 }
 
@@ -113,9 +118,31 @@ func Values(v *exportervalues.Values, ep opensearch.Endpoint) (map[string]any, e
 	return vals, nil
 }
 
+// AirGappedSet are the --set lines that make a chart shaped as the
+// workshop's (image.registry, image.repository, image.tag and the image
+// guard) run image, which no registry serves and which is loaded into
+// the nodes instead (--image-archive, --load-image): its reference split
+// as the chart takes it, and the guard's allowance.
+func AirGappedSet(image string) []string {
+	registry, rest := "", image
+	if first, after, ok := strings.Cut(image, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		registry, rest = first, after
+	}
+	repository, tag := rest, "latest"
+	if i := strings.LastIndex(rest, ":"); i >= 0 {
+		repository, tag = rest[:i], rest[i+1:]
+	}
+	return []string{"image.registry=" + registry, "image.repository=" + repository, "image.tag=" + tag,
+		"global.security.allowInsecureImages=true"}
+}
+
 // Release is one installation of a chart.
 type Release struct {
 	Kubeconfig, Chart, Name, Namespace string
+	// Version pins the chart ("": the newest); a local chart must be it.
+	Version string
+	// installed is the version Install installed.
+	installed string
 }
 
 func (r *Release) config() (*action.Configuration, *cli.EnvSettings, error) {
@@ -128,7 +155,11 @@ func (r *Release) config() (*action.Configuration, *cli.EnvSettings, error) {
 	if err := cfg.Init(flags, r.Namespace, "secret"); err != nil {
 		return nil, nil, fmt.Errorf("helm: %w", err)
 	}
-	rc, err := registry.NewClient(registry.ClientOptWriter(io.Discard))
+	opts := []registry.ClientOption{registry.ClientOptWriter(io.Discard)}
+	if PlainHTTP(r.Chart) {
+		opts = append(opts, registry.ClientOptPlainHTTP())
+	}
+	rc, err := registry.NewClient(opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("helm registry client: %w", err)
 	}
@@ -147,6 +178,7 @@ func (r *Release) Install(ctx context.Context, vals map[string]any, timeout time
 	install := action.NewInstall(cfg)
 	install.ReleaseName, install.Namespace, install.CreateNamespace = r.Name, r.Namespace, true
 	install.WaitStrategy, install.Timeout = kube.HookOnlyStrategy, timeout
+	install.Version, install.PlainHTTP = r.Version, PlainHTTP(r.Chart)
 	if timeout > 0 {
 		install.WaitStrategy = kube.StatusWatcherStrategy
 	}
@@ -164,6 +196,14 @@ func (r *Release) Install(ctx context.Context, vals map[string]any, timeout time
 	if err != nil {
 		return fmt.Errorf("helm chart %s: %w", r.Chart, err)
 	}
+	if v2, ok := ch.(*chartv2.Chart); ok && v2.Metadata != nil {
+		r.installed = v2.Metadata.Version
+	}
+	if r.Version != "" && r.installed != r.Version {
+		// Helm ignores --version for a local chart; a pin that does not
+		// hold must not pass unnoticed.
+		return fmt.Errorf("helm chart %s is version %s, not %s as --exporter-chart-version says", r.Chart, r.installed, r.Version)
+	}
 	if _, err := install.RunWithContext(ctx, ch, vals); err != nil {
 		return fmt.Errorf("helm install %s %s in namespace %s: %w", r.Name, r.Chart, r.Namespace, err)
 	}
@@ -178,6 +218,26 @@ func cutRepo(ref string) (repo, name string, ok bool) {
 	}
 	i := strings.LastIndex(ref, "/")
 	return ref[:i], ref[i+1:], true
+}
+
+// PlainHTTP says whether an oci:// chart is reached without TLS: only a
+// registry on this machine's loopback (as Docker treats localhost), never
+// one across a network.
+func PlainHTTP(chart string) bool {
+	rest, ok := strings.CutPrefix(chart, "oci://")
+	if !ok {
+		return false
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Uninstall removes the release and waits for its resources to go.
