@@ -19,6 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart"
 	"helm.sh/helm/v4/pkg/chart/loader"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/cli"
@@ -178,10 +179,31 @@ func (r *Release) Install(ctx context.Context, vals map[string]any, timeout time
 	install := action.NewInstall(cfg)
 	install.ReleaseName, install.Namespace, install.CreateNamespace = r.Name, r.Namespace, true
 	install.WaitStrategy, install.Timeout = kube.HookOnlyStrategy, timeout
-	install.Version, install.PlainHTTP = r.Version, PlainHTTP(r.Chart)
 	if timeout > 0 {
 		install.WaitStrategy = kube.StatusWatcherStrategy
 	}
+	ch, err := r.load(install, settings)
+	if err != nil {
+		return err
+	}
+	if _, err := install.RunWithContext(ctx, ch, vals); err != nil {
+		return fmt.Errorf("helm install %s %s in namespace %s: %w", r.Name, r.Chart, r.Namespace, err)
+	}
+	return nil
+}
+
+// Load fetches the chart (an oci:// or repository one at the pinned
+// version, else the newest) and loads it, as Install does.
+func (r *Release) Load() (chart.Charter, error) {
+	cfg, settings, err := r.config()
+	if err != nil {
+		return nil, err
+	}
+	return r.load(action.NewInstall(cfg), settings)
+}
+
+func (r *Release) load(install *action.Install, settings *cli.EnvSettings) (chart.Charter, error) {
+	install.Version, install.PlainHTTP = r.Version, PlainHTTP(r.Chart)
 	path := r.Chart
 	if _, err := os.Stat(r.Chart); err != nil {
 		// oci://… or REPO_URL/CHART: let Helm fetch it.
@@ -189,12 +211,12 @@ func (r *Release) Install(ctx context.Context, vals map[string]any, timeout time
 			install.RepoURL, path = repo, name
 		}
 		if path, err = install.LocateChart(path, settings); err != nil {
-			return fmt.Errorf("helm chart %s: %w", r.Chart, err)
+			return nil, fmt.Errorf("helm chart %s: %w", r.Chart, err)
 		}
 	}
 	ch, err := loader.Load(path)
 	if err != nil {
-		return fmt.Errorf("helm chart %s: %w", r.Chart, err)
+		return nil, fmt.Errorf("helm chart %s: %w", r.Chart, err)
 	}
 	if v2, ok := ch.(*chartv2.Chart); ok && v2.Metadata != nil {
 		r.installed = v2.Metadata.Version
@@ -202,12 +224,9 @@ func (r *Release) Install(ctx context.Context, vals map[string]any, timeout time
 	if r.Version != "" && r.installed != r.Version {
 		// Helm ignores --version for a local chart; a pin that does not
 		// hold must not pass unnoticed.
-		return fmt.Errorf("helm chart %s is version %s, not %s as --exporter-chart-version says", r.Chart, r.installed, r.Version)
+		return nil, fmt.Errorf("helm chart %s is version %s, not %s as --exporter-chart-version says", r.Chart, r.installed, r.Version)
 	}
-	if _, err := install.RunWithContext(ctx, ch, vals); err != nil {
-		return fmt.Errorf("helm install %s %s in namespace %s: %w", r.Name, r.Chart, r.Namespace, err)
-	}
-	return nil
+	return ch, nil
 }
 
 // cutRepo splits https://charts.example/repo/chart into the repository
