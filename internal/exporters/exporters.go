@@ -85,6 +85,11 @@ func WithChartVersion(version string) Option {
 	return func(o *providers.Options) error { o.ChartVersion = version; return nil }
 }
 
+// AirGappedSet are the --set lines that make a chart shaped as the
+// workshop's run image, loaded into the nodes (--image-archive,
+// --load-image) because no registry serves it; see helm.AirGappedSet.
+func AirGappedSet(image string) []string { return helm.AirGappedSet(image) }
+
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *providers.Options) error { o.Log = l; return nil }

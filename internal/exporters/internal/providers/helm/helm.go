@@ -80,10 +80,12 @@ func (p *provider) Start(ctx context.Context, t providers.Target) (*providers.Ru
 	if _, err := os.Stat(p.o.Chart); err != nil && p.o.ChartVersion == "" {
 		p.o.Log.Warn("the exporter chart is not pinned: the newest version installs, and a new release changes what runs; pin it with --exporter-chart-version", "chart", p.o.Chart)
 	}
-	if err := rel.Install(ctx, vals, p.o.ReadyTimeout); err != nil {
-		return nil, err
-	}
+	// Stop uninstalls whatever Install left, a release that never got
+	// ready included.
 	p.release = rel
+	if err := rel.Install(ctx, vals, p.o.ReadyTimeout); err != nil {
+		return nil, fmt.Errorf("%w; %s", err, providers.PodStates(ctx, t.Kube, p.o.Namespace, "app.kubernetes.io/instance="+p.o.Release))
+	}
 	r := &providers.Running{Index: index, KeyedByUID: values.KeyedByUID(false)}
 	r.PodLogs = func(ctx context.Context) (string, error) {
 		return podLogs(ctx, t, p.o.Namespace, "app.kubernetes.io/instance="+p.o.Release)
