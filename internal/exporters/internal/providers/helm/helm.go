@@ -91,7 +91,9 @@ func (p *provider) Start(ctx context.Context, t providers.Target) (*providers.Ru
 		return podLogs(ctx, t, p.o.Namespace, "app.kubernetes.io/instance="+p.o.Release)
 	}
 	p.o.Log.Info("exporter chart installed", "chart", p.o.Chart, "version", rel.installed, "release", p.o.Release, "namespace", p.o.Namespace, "index", index)
-	return r, nil
+	// Installed and its pods running is not exporting (a chart may have no
+	// readiness probe, a fresh cluster's DNS may not answer yet).
+	return r, providers.WaitExporting(ctx, t, index, "exporter chart", p.o.ReadyTimeout, p.o.Log, nil)
 }
 
 func (p *provider) Stop(ctx context.Context) error {
