@@ -99,7 +99,11 @@ func New(name string, opts ...Option) (Provider, error) {
 		}
 	}
 	o.Defaults()
-	return build(name, o)
+	p, err := build(name, o)
+	if err != nil {
+		return nil, err
+	}
+	return withImageLoader(name, p, o)
 }
 
 func build(name string, o providers.Options) (Provider, error) {

@@ -79,6 +79,17 @@ func WithChart(chart, release, namespace string) Option {
 	}
 }
 
+// WithChartVersion pins the Helm chart's version ("" for the newest, as
+// `helm install` without --version takes).
+func WithChartVersion(version string) Option {
+	return func(o *providers.Options) error { o.ChartVersion = version; return nil }
+}
+
+// AirGappedSet are the --set lines that make a chart shaped as the
+// workshop's run image, loaded into the nodes (--image-archive,
+// --load-image) because no registry serves it; see helm.AirGappedSet.
+func AirGappedSet(image string) []string { return helm.AirGappedSet(image) }
+
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *providers.Options) error { o.Log = l; return nil }
@@ -102,6 +113,9 @@ func New(name string, opts ...Option) (Provider, error) {
 		}
 		return process.New(o, builtin.DefaultValues), nil
 	case Helm:
+		if o.ChartVersion != "" && o.Chart == "" {
+			return nil, fmt.Errorf("--exporter-chart-version needs --exporter-chart: the chart whose version it pins")
+		}
 		return helm.New(o, builtin.DefaultValues), nil
 	case Existing:
 		return existing.New(o), nil

@@ -34,6 +34,10 @@ type Cluster struct {
 	Nodes           int
 	LocalclusterBin string
 	EnvDir          string
+	// ImageArchives and LoadImages are made pullable by every node once
+	// the cluster is up.
+	ImageArchives stringList
+	LoadImages    stringList
 }
 
 // Register defines the cluster flags on fs. withKubeconfig is false under
@@ -50,6 +54,8 @@ func (c *Cluster) Register(fs *flag.FlagSet, withKubeconfig bool) {
 		fs.StringVar(&c.Context, "context", "", "kubeconfig context (kubeconfig provider)")
 	}
 	fs.StringVar(&c.EnvDir, "env-dir", "", "where env up keeps its OpenSearch, for --reuse (default: $EVENTCHECK_ENV_DIR, else a fixed directory)")
+	fs.Var(&c.ImageArchives, "image-archive", "a docker save archive (FILE) whose images every node can then pull, loaded once the cluster is up (repeatable; kind and local)")
+	fs.Var(&c.LoadImages, "load-image", "an image of the local container engine that every node can then pull, loaded once the cluster is up (repeatable; kind and local)")
 }
 
 // kindConfig is --kind-config, else kind-config.yaml when the working
@@ -75,6 +81,9 @@ func (c *Cluster) Options(name string) []cluster.Option {
 	if c.NodeImage != "" {
 		opts = append(opts, cluster.WithNodeImage(c.NodeImage))
 	}
+	if len(c.ImageArchives)+len(c.LoadImages) > 0 {
+		opts = append(opts, cluster.WithImages(c.ImageArchives, c.LoadImages))
+	}
 	return opts
 }
 
@@ -92,6 +101,14 @@ func (c *Cluster) Validate() error {
 	if c.KindConfig != "" {
 		if err := inputfile.Check("--kind-config", c.KindConfig, inputfile.Values); err != nil {
 			return err
+		}
+	}
+	if err := cluster.CheckImages(c.Cluster, c.ImageArchives, c.LoadImages); err != nil {
+		return err
+	}
+	for _, archive := range c.ImageArchives {
+		if st, err := os.Stat(archive); err != nil || !st.Mode().IsRegular() {
+			return fmt.Errorf("--image-archive %s: not a file; write one with `docker save -o FILE IMAGE`, or name an image the engine holds with --load-image", archive)
 		}
 	}
 	if c.Cluster == cluster.Kubeconfig && c.Kubeconfig != "" {
@@ -151,11 +168,13 @@ type Env struct {
 	Set             stringList
 	ExporterCommand string
 	ExporterChart   string
-	ExporterRelease string
-	ExporterNS      string
-	ExporterImage   string
-	Keep            bool
-	Reuse           bool
+	// ExporterChartVersion pins the chart, as helm install --version.
+	ExporterChartVersion string
+	ExporterRelease      string
+	ExporterNS           string
+	ExporterImage        string
+	Keep                 bool
+	Reuse                bool
 }
 
 // stringList is a repeatable flag.
@@ -187,6 +206,7 @@ func (f *Env) Register(fs *flag.FlagSet, withKubeconfig bool) {
 	fs.Var(&f.Set, "set", "install-time override of the exporter config as helm --set takes it (repeatable; applied after checks.yaml's exporter.set)")
 	fs.StringVar(&f.ExporterCommand, "exporter-command", "", "command of a process exporter; {config} and {kubeconfig} become the paths of its rendered config and kubeconfig")
 	fs.StringVar(&f.ExporterChart, "exporter-chart", "", "Helm chart of a helm exporter: a directory or archive, oci://registry/chart, or REPO_URL/CHART")
+	fs.StringVar(&f.ExporterChartVersion, "exporter-chart-version", "", "version of the helm exporter's chart, as helm install --version takes it (default: the newest; a local chart must be this version)")
 	fs.StringVar(&f.ExporterRelease, "exporter-release", "", "Helm release name of a helm exporter (default events-exporter)")
 	fs.StringVar(&f.ExporterNS, "exporter-namespace", "", "namespace of a helm exporter's release (default opensearch-exporter)")
 	fs.StringVar(&f.ExporterImage, "exporter-image", "", "exporter image for kubeconfig clusters")
@@ -200,7 +220,7 @@ func (f *Env) Register(fs *flag.FlagSet, withKubeconfig bool) {
 func (f *Env) Options(log *slog.Logger) (harness.Options, error) {
 	o := harness.Options{Cluster: f.Cluster.Cluster, OpenSearch: f.OpenSearch, Exporter: f.Exporter, Log: log, EnvDir: f.EnvDir,
 		ExporterOptions: []exporters.Option{exporters.WithImage(f.ExporterImage), exporters.WithCommand(f.ExporterCommand),
-			exporters.WithChart(f.ExporterChart, f.ExporterRelease, f.ExporterNS)}}
+			exporters.WithChart(f.ExporterChart, f.ExporterRelease, f.ExporterNS), exporters.WithChartVersion(f.ExporterChartVersion)}}
 	if err := f.validate(o.ExporterOptions); err != nil {
 		return o, err
 	}

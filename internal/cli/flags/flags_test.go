@@ -16,20 +16,24 @@ func TestBadFlagValues(t *testing.T) {
 		t.Fatalf("%+v refused: %v", good, err)
 	}
 	for want, f := range map[string]Env{
-		`--cluster "minikube"`:                       {Cluster: Cluster{Cluster: "minikube", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin"},
-		`--opensearch "elastic"`:                     {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "elastic", Exporter: "builtin"},
-		"--opensearch-url":                           {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "url", Exporter: "builtin"},
-		"--opensearch-password-file":                 {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSPasswordFile: "/nonexistent/password"},
-		`--exporter "fluent"`:                        {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "fluent"},
-		"nodes run no containers":                    {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "helm"},
-		"closing quote":                              {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "process", ExporterCommand: `"unclosed`},
-		`--opensearch-url "http://admin:xxxxx@[::1"`: {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSURL: "http://admin:s3cret@[::1"},
-		`--aws-service "s3"`:                         {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", AWSService: "s3"},
-		"--nodes 0":                                  {Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "builtin"},
-		"--opensearch-ca /nonexistent/ca.pem":        {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSCA: "/nonexistent/ca.pem"},
-		"--opensearch-key /nonexistent/key.pem":      {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSCert: "/etc/hostname", OSKey: "/nonexistent/key.pem"},
-		"--kubeconfig /nonexistent/kubeconfig":       {Cluster: Cluster{Cluster: "kubeconfig", Nodes: 3, Kubeconfig: "/nonexistent/kubeconfig"}, OpenSearch: "auto", Exporter: "builtin"},
-		"--localcluster-bin /nonexistent":            {Cluster: Cluster{Cluster: "local", Nodes: 3, LocalclusterBin: "/nonexistent"}, OpenSearch: "auto", Exporter: "builtin"},
+		`--cluster "minikube"`:                            {Cluster: Cluster{Cluster: "minikube", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin"},
+		`--opensearch "elastic"`:                          {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "elastic", Exporter: "builtin"},
+		"--opensearch-url":                                {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "url", Exporter: "builtin"},
+		"--opensearch-password-file":                      {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSPasswordFile: "/nonexistent/password"},
+		`--exporter "fluent"`:                             {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "fluent"},
+		"nodes run no containers":                         {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "helm"},
+		"closing quote":                                   {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "process", ExporterCommand: `"unclosed`},
+		`--opensearch-url "http://admin:xxxxx@[::1"`:      {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSURL: "http://admin:s3cret@[::1"},
+		`--aws-service "s3"`:                              {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", AWSService: "s3"},
+		"--nodes 0":                                       {Cluster: Cluster{Cluster: "local"}, OpenSearch: "auto", Exporter: "builtin"},
+		"--opensearch-ca /nonexistent/ca.pem":             {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSCA: "/nonexistent/ca.pem"},
+		"--opensearch-key /nonexistent/key.pem":           {Cluster: Cluster{Cluster: "local", Nodes: 3}, OpenSearch: "auto", Exporter: "builtin", OSCert: "/etc/hostname", OSKey: "/nonexistent/key.pem"},
+		"--kubeconfig /nonexistent/kubeconfig":            {Cluster: Cluster{Cluster: "kubeconfig", Nodes: 3, Kubeconfig: "/nonexistent/kubeconfig"}, OpenSearch: "auto", Exporter: "builtin"},
+		"--localcluster-bin /nonexistent":                 {Cluster: Cluster{Cluster: "local", Nodes: 3, LocalclusterBin: "/nonexistent"}, OpenSearch: "auto", Exporter: "builtin"},
+		"--image-archive /nonexistent.tar: not a file":    {Cluster: Cluster{Cluster: "kind", Nodes: 3, ImageArchives: stringList{"/nonexistent.tar"}}, OpenSearch: "auto", Exporter: "builtin"},
+		"--image-archive: an existing cluster":            {Cluster: Cluster{Cluster: "kubeconfig", Nodes: 3, ImageArchives: stringList{"/etc/hostname"}}, OpenSearch: "url", OSURL: "http://127.0.0.1:9200", Exporter: "builtin"},
+		"--load-image: an existing cluster":               {Cluster: Cluster{Cluster: "kubeconfig", Nodes: 3, LoadImages: stringList{"events-exporter:dev"}}, OpenSearch: "url", OSURL: "http://127.0.0.1:9200", Exporter: "builtin"},
+		"--exporter-chart-version needs --exporter-chart": {Cluster: Cluster{Cluster: "kind", Nodes: 3}, OpenSearch: "auto", Exporter: "helm", ExporterChartVersion: "3.6.4"},
 	} {
 		_, err := f.Options(slog.New(slog.DiscardHandler))
 		if err == nil || !strings.Contains(err.Error(), want) {

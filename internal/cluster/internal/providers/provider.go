@@ -65,6 +65,10 @@ type Options struct {
 	APIServerPort int
 	// Detach keeps the cluster running after this process exits (local).
 	Detach bool
+	// ImageArchives (`docker save` archives) and EngineImages (references
+	// the local container engine holds) are made pullable by every node
+	// once Up returns.
+	ImageArchives, EngineImages []string
 	// ReadyTimeout bounds Up.
 	ReadyTimeout time.Duration
 	Log          *slog.Logger

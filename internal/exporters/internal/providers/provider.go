@@ -91,8 +91,9 @@ type Options struct {
 	// replaced by the paths of its rendered config and kubeconfig.
 	Command []string
 	// Chart is a Helm chart: an OCI reference, a repository URL or a
-	// local directory; Release and Namespace say where it goes.
-	Chart, Release, Namespace string
+	// local directory; Release and Namespace say where it goes;
+	// ChartVersion pins it ("" : the newest, as `helm install` does).
+	Chart, ChartVersion, Release, Namespace string
 	// ReadyTimeout bounds Start.
 	ReadyTimeout time.Duration
 	Log          *slog.Logger

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -267,33 +266,7 @@ func waitDeployment(ctx context.Context, t providers.Target, ns, name string, ti
 	if err == nil {
 		return nil
 	}
-	pods, _ := t.Kube.CoreV1().Pods(ns).List(context.WithoutCancel(ctx), metav1.ListOptions{})
-	var items []corev1.Pod
-	if pods != nil {
-		items = pods.Items
-	}
-	return fmt.Errorf("the exporter Deployment %s/%s was not ready within %s (its readiness probe is /readyz): %s", ns, name, timeout, podStates(items))
-}
-
-// podStates summarises why pods are not ready.
-func podStates(pods []corev1.Pod) string {
-	var b bytes.Buffer
-	for _, p := range pods {
-		fmt.Fprintf(&b, "pod %s: %s", p.Name, p.Status.Phase)
-		for _, c := range p.Status.ContainerStatuses {
-			if w := c.State.Waiting; w != nil {
-				fmt.Fprintf(&b, ", %s waiting: %s %s", c.Name, w.Reason, w.Message)
-			}
-			if !c.Ready {
-				fmt.Fprintf(&b, ", %s not ready", c.Name)
-			}
-		}
-		b.WriteString("; ")
-	}
-	if b.Len() == 0 {
-		return "no pods"
-	}
-	return b.String()
+	return fmt.Errorf("the exporter Deployment %s/%s was not ready within %s (its readiness probe is /readyz): %s", ns, name, timeout, providers.PodStates(ctx, t.Kube, ns, ""))
 }
 
 // moduleRoot finds the eventcheck source tree (to build the exporter image).

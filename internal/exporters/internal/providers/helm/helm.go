@@ -12,13 +12,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart"
 	"helm.sh/helm/v4/pkg/chart/loader"
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/cli"
 	"helm.sh/helm/v4/pkg/kube"
 	"helm.sh/helm/v4/pkg/registry"
@@ -73,17 +76,24 @@ func (p *provider) Start(ctx context.Context, t providers.Target) (*providers.Ru
 	if err != nil {
 		return nil, err
 	}
-	rel := &Release{Kubeconfig: t.Kubeconfig, Chart: p.o.Chart, Name: p.o.Release, Namespace: p.o.Namespace}
-	if err := rel.Install(ctx, vals, p.o.ReadyTimeout); err != nil {
-		return nil, err
+	rel := &Release{Kubeconfig: t.Kubeconfig, Chart: p.o.Chart, Version: p.o.ChartVersion, Name: p.o.Release, Namespace: p.o.Namespace}
+	if _, err := os.Stat(p.o.Chart); err != nil && p.o.ChartVersion == "" {
+		p.o.Log.Warn("the exporter chart is not pinned: the newest version installs, and a new release changes what runs; pin it with --exporter-chart-version", "chart", p.o.Chart)
 	}
+	// Stop uninstalls whatever Install left, a release that never got
+	// ready included.
 	p.release = rel
+	if err := rel.Install(ctx, vals, p.o.ReadyTimeout); err != nil {
+		return nil, fmt.Errorf("%w; %s", err, providers.PodStates(ctx, t.Kube, p.o.Namespace, "app.kubernetes.io/instance="+p.o.Release))
+	}
 	r := &providers.Running{Index: index, KeyedByUID: values.KeyedByUID(false)}
 	r.PodLogs = func(ctx context.Context) (string, error) {
 		return podLogs(ctx, t, p.o.Namespace, "app.kubernetes.io/instance="+p.o.Release)
 	}
-	p.o.Log.Info("exporter chart installed", "chart", p.o.Chart, "release", p.o.Release, "namespace", p.o.Namespace, "index", index)
-	return r, nil
+	p.o.Log.Info("exporter chart installed", "chart", p.o.Chart, "version", rel.installed, "release", p.o.Release, "namespace", p.o.Namespace, "index", index)
+	// Installed and its pods running is not exporting (a chart may have no
+	// readiness probe, a fresh cluster's DNS may not answer yet).
+	return r, providers.WaitExporting(ctx, t, index, "exporter chart", p.o.ReadyTimeout, p.o.Log, nil)
 }
 
 func (p *provider) Stop(ctx context.Context) error {
@@ -113,9 +123,31 @@ func Values(v *exportervalues.Values, ep opensearch.Endpoint) (map[string]any, e
 	return vals, nil
 }
 
+// AirGappedSet are the --set lines that make a chart shaped as the
+// workshop's (image.registry, image.repository, image.tag and the image
+// guard) run image, which no registry serves and which is loaded into
+// the nodes instead (--image-archive, --load-image): its reference split
+// as the chart takes it, and the guard's allowance.
+func AirGappedSet(image string) []string {
+	registry, rest := "", image
+	if first, after, ok := strings.Cut(image, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		registry, rest = first, after
+	}
+	repository, tag := rest, "latest"
+	if i := strings.LastIndex(rest, ":"); i >= 0 {
+		repository, tag = rest[:i], rest[i+1:]
+	}
+	return []string{"image.registry=" + registry, "image.repository=" + repository, "image.tag=" + tag,
+		"global.security.allowInsecureImages=true"}
+}
+
 // Release is one installation of a chart.
 type Release struct {
 	Kubeconfig, Chart, Name, Namespace string
+	// Version pins the chart ("": the newest); a local chart must be it.
+	Version string
+	// installed is the version Install installed.
+	installed string
 }
 
 func (r *Release) config() (*action.Configuration, *cli.EnvSettings, error) {
@@ -128,7 +160,11 @@ func (r *Release) config() (*action.Configuration, *cli.EnvSettings, error) {
 	if err := cfg.Init(flags, r.Namespace, "secret"); err != nil {
 		return nil, nil, fmt.Errorf("helm: %w", err)
 	}
-	rc, err := registry.NewClient(registry.ClientOptWriter(io.Discard))
+	opts := []registry.ClientOption{registry.ClientOptWriter(io.Discard)}
+	if PlainHTTP(r.Chart) {
+		opts = append(opts, registry.ClientOptPlainHTTP())
+	}
+	rc, err := registry.NewClient(opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("helm registry client: %w", err)
 	}
@@ -150,6 +186,28 @@ func (r *Release) Install(ctx context.Context, vals map[string]any, timeout time
 	if timeout > 0 {
 		install.WaitStrategy = kube.StatusWatcherStrategy
 	}
+	ch, err := r.load(install, settings)
+	if err != nil {
+		return err
+	}
+	if _, err := install.RunWithContext(ctx, ch, vals); err != nil {
+		return fmt.Errorf("helm install %s %s in namespace %s: %w", r.Name, r.Chart, r.Namespace, err)
+	}
+	return nil
+}
+
+// Load fetches the chart (an oci:// or repository one at the pinned
+// version, else the newest) and loads it, as Install does.
+func (r *Release) Load() (chart.Charter, error) {
+	cfg, settings, err := r.config()
+	if err != nil {
+		return nil, err
+	}
+	return r.load(action.NewInstall(cfg), settings)
+}
+
+func (r *Release) load(install *action.Install, settings *cli.EnvSettings) (chart.Charter, error) {
+	install.Version, install.PlainHTTP = r.Version, PlainHTTP(r.Chart)
 	path := r.Chart
 	if _, err := os.Stat(r.Chart); err != nil {
 		// oci://… or REPO_URL/CHART: let Helm fetch it.
@@ -157,17 +215,22 @@ func (r *Release) Install(ctx context.Context, vals map[string]any, timeout time
 			install.RepoURL, path = repo, name
 		}
 		if path, err = install.LocateChart(path, settings); err != nil {
-			return fmt.Errorf("helm chart %s: %w", r.Chart, err)
+			return nil, fmt.Errorf("helm chart %s: %w", r.Chart, err)
 		}
 	}
 	ch, err := loader.Load(path)
 	if err != nil {
-		return fmt.Errorf("helm chart %s: %w", r.Chart, err)
+		return nil, fmt.Errorf("helm chart %s: %w", r.Chart, err)
 	}
-	if _, err := install.RunWithContext(ctx, ch, vals); err != nil {
-		return fmt.Errorf("helm install %s %s in namespace %s: %w", r.Name, r.Chart, r.Namespace, err)
+	if v2, ok := ch.(*chartv2.Chart); ok && v2.Metadata != nil {
+		r.installed = v2.Metadata.Version
 	}
-	return nil
+	if r.Version != "" && r.installed != r.Version {
+		// Helm ignores --version for a local chart; a pin that does not
+		// hold must not pass unnoticed.
+		return nil, fmt.Errorf("helm chart %s is version %s, not %s as --exporter-chart-version says", r.Chart, r.installed, r.Version)
+	}
+	return ch, nil
 }
 
 // cutRepo splits https://charts.example/repo/chart into the repository
@@ -178,6 +241,26 @@ func cutRepo(ref string) (repo, name string, ok bool) {
 	}
 	i := strings.LastIndex(ref, "/")
 	return ref[:i], ref[i+1:], true
+}
+
+// PlainHTTP says whether an oci:// chart is reached without TLS: only a
+// registry on this machine's loopback (as Docker treats localhost), never
+// one across a network.
+func PlainHTTP(chart string) bool {
+	rest, ok := strings.CutPrefix(chart, "oci://")
+	if !ok {
+		return false
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Uninstall removes the release and waits for its resources to go.

@@ -18,13 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/apimachinery/pkg/util/wait"
-
-	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/exporterenv"
 	"github.com/eventcheck/eventcheck/internal/exporters/internal/providers"
 	"github.com/eventcheck/eventcheck/internal/exportervalues"
@@ -111,45 +104,17 @@ func (p *provider) Start(ctx context.Context, t providers.Target) (*providers.Ru
 	return r, p.waitExporting(ctx, t, r)
 }
 
-// waitExporting creates a probe Event in namespace default and waits for
-// its document: the exporter is then watching and writing. A route that
-// drops the probe's namespace is no error: the run goes on and its checks
-// tell.
+// waitExporting waits for the process's first document; its exit ends
+// the wait with its output.
 func (p *provider) waitExporting(ctx context.Context, t providers.Target, r *providers.Running) error {
-	now := metav1.NewTime(time.Now())
-	probe := &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{Name: "eventcheck-probe." + rand.String(8), Namespace: metav1.NamespaceDefault},
-		InvolvedObject: corev1.ObjectReference{Kind: "Namespace", Name: metav1.NamespaceDefault, APIVersion: "v1"},
-		Type:           corev1.EventTypeNormal, Reason: "ExporterProbe", Message: "eventcheck checks that the exporter under test writes events",
-		Source: corev1.EventSource{Component: "eventcheck"}, FirstTimestamp: now, LastTimestamp: now, Count: 1,
-	}
-	created, err := t.Kube.CoreV1().Events(probe.Namespace).Create(ctx, probe, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("creating the probe event: %w", err)
-	}
-	defer func() {
-		_ = t.Kube.CoreV1().Events(probe.Namespace).Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{})
-	}()
-	search := eventindex.NewSearcher(t.Client, r.Index)
-	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, p.o.ReadyTimeout, true, func(ctx context.Context) (bool, error) {
+	return providers.WaitExporting(ctx, t, r.Index, "exporter process", p.o.ReadyTimeout, p.o.Log, func() error {
 		select {
 		case err := <-p.done:
-			return false, fmt.Errorf("the exporter process exited (%v); its output:\n%s", err, r.Log.Tail(20))
+			return fmt.Errorf("the exporter process exited (%v); its output:\n%s", err, r.Log.Tail(20))
 		default:
+			return nil
 		}
-		counts, err := search.CountByUID(ctx, []string{string(created.UID)})
-		return err == nil && counts[string(created.UID)] > 0, nil
 	})
-	switch {
-	case err == nil:
-		p.o.Log.Info("exporter process exports", "probe", types.NamespacedName{Namespace: probe.Namespace, Name: created.Name})
-		return nil
-	case wait.Interrupted(err) && ctx.Err() == nil:
-		p.o.Log.Warn("the exporter process wrote no document for the probe event in namespace default; going on (its route may drop that namespace)",
-			"index", r.Index, "waited", p.o.ReadyTimeout, "output", r.Log.Tail(5))
-		return nil
-	}
-	return err
 }
 
 // Stop ends the process (SIGTERM, then SIGKILL after a grace period) and
