@@ -49,6 +49,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"run", "--scenarios", "/nonexistent/scenarios"}, "/nonexistent/scenarios"},
 		{[]string{"run", "--cluster", "minikube"}, `--cluster "minikube"`},
 		{[]string{"run", "--opensearch", "url"}, "--opensearch-url"},
+		{[]string{"run", "--opensearch", "url", "--opensearch-url", "https://127.0.0.1:9200", "--opensearch-security"}, "--opensearch-security is the local OpenSearch's"},
 		{[]string{"run", "--no-such-flag"}, "no-such-flag"},
 		{[]string{"env", "upp"}, `unknown command "upp" for "eventcheck env"`},
 		{[]string{"env", "engine", "sideways"}, `unknown command "sideways" for "eventcheck env engine"`},
