@@ -71,15 +71,7 @@ func installPlugin(ctx context.Context, home, plugin, javaHome string) error {
 	ctx, cancel := context.WithTimeout(ctx, installTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(home, "bin", "opensearch-plugin"), "install", "--batch", "file://"+plugin)
-	var env []string
-	for _, kv := range os.Environ() {
-		switch strings.SplitN(kv, "=", 2)[0] {
-		case "JAVA_HOME", "OPENSEARCH_JAVA_HOME", "OPENSEARCH_PATH_CONF", "OPENSEARCH_JAVA_OPTS", "JAVA_TOOL_OPTIONS":
-			continue
-		}
-		env = append(env, kv)
-	}
-	cmd.Env = append(env, "OPENSEARCH_JAVA_HOME="+javaHome, "JAVA_HOME="+javaHome)
+	cmd.Env = append(CleanEnv(), "OPENSEARCH_JAVA_HOME="+javaHome, "JAVA_HOME="+javaHome)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -89,4 +81,18 @@ func installPlugin(ctx context.Context, home, plugin, javaHome string) error {
 		return fmt.Errorf("failed to install the security plugin %s into %s (%v):\n%s", plugin, home, err, logtail.Lines(out.String(), 15))
 	}
 	return nil
+}
+
+// CleanEnv is this process's environment without the variables that would
+// make OpenSearch's scripts pick another JDK or config.
+func CleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		switch strings.SplitN(kv, "=", 2)[0] {
+		case "JAVA_HOME", "OPENSEARCH_JAVA_HOME", "OPENSEARCH_PATH_CONF", "OPENSEARCH_JAVA_OPTS", "JAVA_TOOL_OPTIONS", "OPENSEARCH_TMPDIR":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }

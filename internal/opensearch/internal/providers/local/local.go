@@ -121,7 +121,7 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 	cmd := exec.Command(filepath.Join(home, "bin", "opensearch"))
 	cmd.Dir = p.runDir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(cleanEnv(),
+	cmd.Env = append(distribution.CleanEnv(),
 		"OPENSEARCH_JAVA_HOME="+javaHome,
 		"JAVA_HOME="+javaHome,
 		"OPENSEARCH_PATH_CONF="+filepath.Join(p.runDir, "config"),
@@ -375,20 +375,6 @@ func (p *provider) ExportLogs(_ context.Context, dir string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// cleanEnv drops variables that would make OpenSearch's start script pick
-// another JDK or config.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		switch strings.SplitN(kv, "=", 2)[0] {
-		case "JAVA_HOME", "OPENSEARCH_JAVA_HOME", "OPENSEARCH_PATH_CONF", "OPENSEARCH_JAVA_OPTS", "JAVA_TOOL_OPTIONS", "OPENSEARCH_TMPDIR":
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
 
 func runAsName(u *runAs) string {
