@@ -50,6 +50,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"run", "--cluster", "minikube"}, `--cluster "minikube"`},
 		{[]string{"run", "--opensearch", "url"}, "--opensearch-url"},
 		{[]string{"run", "--opensearch", "url", "--opensearch-url", "https://127.0.0.1:9200", "--opensearch-security"}, "--opensearch-security is the local OpenSearch's"},
+		{[]string{"run", "--opensearch", "local", "--opensearch-security", "--opensearch-version", "2.19"}, `--opensearch-version "2.19" with --opensearch-security`},
 		{[]string{"run", "--no-such-flag"}, "no-such-flag"},
 		{[]string{"env", "upp"}, `unknown command "upp" for "eventcheck env"`},
 		{[]string{"env", "engine", "sideways"}, `unknown command "sideways" for "eventcheck env engine"`},

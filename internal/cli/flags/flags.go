@@ -260,6 +260,9 @@ func (f *Env) validate(exporterOpts []exporters.Option) error {
 	if f.OSSecurity && f.OpenSearch != opensearch.Local {
 		return fmt.Errorf("--opensearch-security is the local OpenSearch's: give --opensearch local (for an endpoint of yours, --opensearch url with --opensearch-ca and its credentials)")
 	}
+	if f.OSSecurity && f.OSVersion != "" && strings.Count(f.OSVersion, ".") != 2 {
+		return fmt.Errorf("--opensearch-version %q with --opensearch-security: give an exact x.y.z (the security plugin's version must equal it), or leave it out (%s)", f.OSVersion, pins.OpenSearchSecuredVersion)
+	}
 	if f.OpenSearch == opensearch.URL && f.OSURL == "" {
 		return fmt.Errorf("--opensearch url needs --opensearch-url")
 	}

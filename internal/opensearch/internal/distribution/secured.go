@@ -3,6 +3,7 @@ package distribution
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -56,6 +57,10 @@ func FetchSecured(ctx context.Context, cache, version, zip, javaHome string) (ho
 	pluginVersion := version + ".0"
 	plugin, err := downloadArtifact(ctx, cache, pins.SecurityPluginArtifact, pluginVersion,
 		filepath.Join(cache, "opensearch-security-"+pluginVersion+".zip"))
+	if errors.Is(err, ErrVersionNotFound) {
+		return "", "", fmt.Errorf("%w: %s:%s:zip is not on Maven Central, and the security plugin's version must equal OpenSearch's: leave --opensearch-version out (default %s, whose plugin is served)",
+			ErrVersionNotFound, pins.SecurityPluginArtifact, pluginVersion, pins.OpenSearchSecuredVersion)
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("the security plugin for OpenSearch %s: %w", version, err)
 	}
