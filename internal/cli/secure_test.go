@@ -248,3 +248,43 @@ type counter struct{ n atomic.Int64 }
 
 func (c *counter) add()        { c.n.Add(1) }
 func (c *counter) Load() int64 { return c.n.Load() }
+
+// --opensearch local --opensearch-security runs the story as the admin
+// (our template applied, no note), and the users' passwords it made are in
+// no output or artifact.
+func TestStoryOnTheSecuredLocalOpenSearch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a secured OpenSearch and a local cluster; skipped with -short")
+	}
+	t.Parallel() // an environment of its own; go test runs two such at a time
+	// Kept, to read the passwords after; the OpenSearch user must reach it.
+	osDir, err := os.MkdirTemp("", "ec-secured-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(osDir) })
+	if err := os.Chmod(osDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	code, text := eventcheck(t, context.Background(), "run", "--cluster", "local", "--localcluster-bin", "../../bin/localcluster",
+		"--opensearch", "local", "--opensearch-security", "--opensearch-dir", osDir,
+		"--artifacts", out, "--json", filepath.Join(out, "report.json"), "--report", filepath.Join(out, "report.html"))
+	if code != 0 || !strings.Contains(text, " passed, 0 failed") || strings.Contains(text, "note: index template") {
+		t.Fatalf("exit %d; want a pass with our template:\n%s", code, text)
+	}
+	var secrets []string
+	for _, u := range []string{"admin", "workshop"} {
+		pw, err := os.ReadFile(filepath.Join(osDir, "security", u+".password"))
+		if err != nil || len(strings.TrimSpace(string(pw))) < 16 {
+			t.Fatalf("%s's password file: %q, %v", u, pw, err)
+		}
+		secrets = append(secrets, strings.TrimSpace(string(pw)))
+	}
+	noSecretIn(t, text, out, secrets...)
+	for line := range strings.Lines(text) {
+		if strings.HasPrefix(line, "PASS: ") {
+			t.Log(strings.TrimSpace(line))
+		}
+	}
+}

@@ -28,7 +28,17 @@ func TestSecuredOpenSearch(t *testing.T) {
 		t.Skip("starts OpenSearch; skipped with -short")
 	}
 	ctx := context.Background()
-	p, err := New(providers.Options{Security: true})
+	// A kept directory, to restart on the same data; the OpenSearch user
+	// must reach it.
+	dir, err := os.MkdirTemp("", "ec-secured-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(providers.Options{Security: true, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +109,23 @@ func TestSecuredOpenSearch(t *testing.T) {
 	var apiErr *opensearch.StructError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusForbidden {
 		t.Errorf("workshop user putting an index template: %v; want 403", err)
+	}
+
+	// Restarted on the same directory: the same CA and users (the
+	// security index in the data keeps the first start's).
+	if err := p.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := p.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Users[1].Password != workshop.Password {
+		t.Error("a restart made new passwords")
+	}
+	workshop.URL = again.Endpoint.URL
+	if err := ping(ctx, t, workshop); err != nil {
+		t.Errorf("the workshop user after a restart: %v", err)
 	}
 }
 
