@@ -54,11 +54,13 @@ drills: localcluster
 	$(GO) test -count=1 -v -run 'TestDrill' -timeout 60m ./exporter/ -args -drill-events 10000 -drill-outage 30s
 
 ## deps: install what a fresh machine lacks (Go modules, the OpenSearch
-## distribution from Maven Central, its system user)
+## distributions from Maven Central, plain and with the security plugin,
+## their system user)
 deps:
 	$(GO) mod download
 	cd localcluster && $(GO) mod download
 	$(EVENTCHECK) env prepare
+	$(EVENTCHECK) env prepare --opensearch-security
 
 ## engine: make a container engine answer for the container paths: a
 ## Docker daemon of ours (installing Debian's docker.io when it is missing

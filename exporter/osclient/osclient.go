@@ -189,6 +189,11 @@ func ExplainStatus(where, username string, resp *http.Response) error {
 // ExplainStatusError says what an error status from OpenSearch means, for
 // errors the typed API returns (which have read the body already).
 func ExplainStatusError(where, username string, status int, err error) error {
+	if status == http.StatusForbidden && err != nil {
+		if why := sigV4Rejection(err.Error()); why != "" {
+			return fmt.Errorf("OpenSearch at %s: 403 Forbidden: %w: %s (%v)", where, ErrSigV4Rejected, why, err)
+		}
+	}
 	switch status {
 	case http.StatusUnauthorized:
 		return fmt.Errorf("OpenSearch at %s: 401 Unauthorized: wrong credentials for user %q", where, username)
@@ -196,6 +201,27 @@ func ExplainStatusError(where, username string, status int, err error) error {
 		return fmt.Errorf("OpenSearch at %s: 403 Forbidden: the credentials are valid but lack permission: %v", where, err)
 	}
 	return fmt.Errorf("OpenSearch at %s answered %d %s: %v", where, status, http.StatusText(status), err)
+}
+
+// ErrSigV4Rejected says the server refused a request's SigV4 signature.
+var ErrSigV4Rejected = errors.New("SigV4 signature rejected")
+
+// sigV4Rejection says what Amazon OpenSearch Service's answer to a bad
+// signature means, "" when the answer is not one.
+func sigV4Rejection(body string) string {
+	switch {
+	case strings.Contains(body, "scoped to a valid region"):
+		return "signed for another region than the domain's; set the domain's region"
+	case strings.Contains(body, "scoped to correct service"):
+		return "signed for another service; es is OpenSearch Service, aoss Serverless"
+	case strings.Contains(body, "signature we calculated does not match"):
+		return "the signature does not match: a wrong secret key, or the request changed after signing (a proxy rewriting it)"
+	case strings.Contains(body, "security token included in the request is invalid"):
+		return "the access key is unknown to AWS"
+	case strings.Contains(body, "Signature expired"):
+		return "the signing time is off: check this machine's clock"
+	}
+	return ""
 }
 
 // Explain turns a transport error into one that says what to fix.

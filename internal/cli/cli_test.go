@@ -52,6 +52,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"run", "--cluster", "kubeconfig", "--opensearch-url", "http://127.0.0.1:1", "--load-image", "events-exporter:dev"}, "--load-image: an existing cluster (--cluster kubeconfig) pulls its images from registries only"},
 		{[]string{"env", "up", "--cluster", "kubeconfig", "--image-archive", "/etc/hostname"}, "--image-archive: an existing cluster"},
 		{[]string{"run", "--image-archive", "/nonexistent/exporter.tar"}, "--image-archive /nonexistent/exporter.tar: not a file"},
+		{[]string{"run", "--opensearch", "url", "--opensearch-url", "https://127.0.0.1:9200", "--opensearch-security"}, "--opensearch-security is the local OpenSearch's"},
+		{[]string{"run", "--opensearch", "local", "--opensearch-security", "--opensearch-version", "2.19"}, `--opensearch-version "2.19" with --opensearch-security`},
 		{[]string{"run", "--no-such-flag"}, "no-such-flag"},
 		{[]string{"env", "upp"}, `unknown command "upp" for "eventcheck env"`},
 		{[]string{"env", "engine", "sideways"}, `unknown command "sideways" for "eventcheck env engine"`},

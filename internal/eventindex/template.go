@@ -8,11 +8,27 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
+	"github.com/opensearch-project/opensearch-go/v4"
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 )
+
+// ErrTemplateForbidden says the user may not put index templates (403):
+// a workshop user with write and read on the events indices only.
+var ErrTemplateForbidden = errors.New("may not put index templates")
+
+// TemplatePermission is what a user needs to put the template.
+const TemplatePermission = "cluster permission indices:admin/index_template/put"
+
+// WithoutTemplate says what the index is without our template, for a run
+// that goes on without it.
+const WithoutTemplate = "the index has OpenSearch's dynamic mappings, not ours: dates and counts as dynamic mapping guesses them, " +
+	"labels and annotations as objects rather than flat_object (with deDot off, labels app and app.kubernetes.io/name on one object " +
+	"get its documents rejected), one replica (health yellow on one node); the checks read the index as it is"
 
 const (
 	// Index is where the exporter writes, as in the workshop.
@@ -119,6 +135,10 @@ func ApplyTemplate(ctx context.Context, c *opensearchapi.Client, patterns ...str
 		IndexTemplate: TemplateName,
 		Body:          bytes.NewReader(body),
 	}); err != nil {
+		var apiErr *opensearch.StructError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusForbidden {
+			return fmt.Errorf("failed to apply index template %s: %w (403: grant %s)", TemplateName, ErrTemplateForbidden, TemplatePermission)
+		}
 		return fmt.Errorf("failed to apply index template %s: %w", TemplateName, err)
 	}
 	return nil

@@ -90,6 +90,12 @@ func WithJavaHome(home string) Option {
 	return func(o *providers.Options) error { o.JavaHome = home; return nil }
 }
 
+// WithSecurity runs the local OpenSearch with its security plugin: HTTPS
+// from a CA made for the run, an admin and the workshop's user (local).
+func WithSecurity(on bool) Option {
+	return func(o *providers.Options) error { o.Security = on; return nil }
+}
+
 // WithNetwork joins a container network with the alias "opensearch".
 func WithNetwork(network string) Option {
 	return func(o *providers.Options) error { o.Network = network; return nil }

@@ -60,4 +60,11 @@ const (
 	// Central: the real server with only the transport modules, no
 	// security plugin.
 	OpenSearchArtifact = "org.opensearch.distribution.integ-test-zip:opensearch"
+	// OpenSearchSecuredVersion is the distribution the secured local
+	// backend runs: its security plugin must be of the same version, and
+	// Maven Central serves opensearch-security 2.19.4.0, not 2.19.6.0.
+	OpenSearchSecuredVersion = "2.19.4"
+	// SecurityPluginArtifact is the security plugin on Maven Central; its
+	// version is the distribution's with a fourth part (2.19.4.0).
+	SecurityPluginArtifact = "org.opensearch.plugin:opensearch-security"
 )

@@ -188,6 +188,7 @@ th{background:#f5f5f5}.ok{color:#2e7d32}.bad{color:#c62828}.skip{color:#888}
 <h1>{{.Run.Scenario}}: {{if .Run.Passed}}<span class="pass">PASS</span>{{else}}<span class="fail">FAIL</span>{{end}}</h1>
 <p id="summary">{{.Passed}} passed, {{.Failed}} failed in {{dur .Run.Duration}} (environment up in {{dur .Run.EnvUp}}) on cluster {{.Run.Cluster}}, OpenSearch {{.Run.OpenSearch}}, started {{.Run.Started.UTC.Format "2006-01-02 15:04:05 UTC"}}.</p>
 {{if .Run.Error}}<pre id="error">{{.Run.Error}}</pre>{{end}}
+{{range .Run.Notes}}<p class="note">note: {{.}}</p>{{end}}
 <h2>Checks</h2>
 <table id="checks"><tr><th>Phase</th><th>Check</th><th>Result</th><th>Apply → holds</th><th>Detail</th></tr>
 {{range .Run.Results}}<tr><td>{{.Phase}}</td><td>{{.Kind}} {{.Name}}</td><td>{{if .Passed}}<span class="ok">✓</span>{{else}}<span class="bad">✗</span>{{end}}</td><td>{{dur .Elapsed}}</td><td>{{.Detail}}</td></tr>

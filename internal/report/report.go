@@ -33,6 +33,9 @@ type Run struct {
 	Strict bool    `json:"strict,omitempty"`
 	// Page is the page itself with its claims, for the HTML report.
 	Page *PageView `json:"-"`
+	// Notes say what the checks ran on that they cannot show themselves
+	// (the index without our template).
+	Notes []string `json:"notes,omitempty"`
 	// Diagnostics, present when something failed.
 	Diagnostics string `json:"diagnostics,omitempty"`
 }
@@ -62,6 +65,9 @@ func Summary(w io.Writer, r *Run) {
 		if res.Passed {
 			passed++
 		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	fmt.Fprintf(w, "%s: %d passed, %d failed in %s (environment up in %s)\n", verdict, passed, len(r.Results)-passed,
 		r.Duration.Round(100*time.Millisecond), r.EnvUp.Round(100*time.Millisecond))

@@ -87,6 +87,9 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 	if err == nil {
 		s.Env = env
 		s.Report.Cluster, s.Report.OpenSearch = env.ClusterKind, env.OpenSearchKind
+		if env.Exporter != nil {
+			s.Report.Notes = env.Exporter.Notes
+		}
 		s.Runner, err = check.New(cfg.Scenario, engineEnv(env), cfg.Progress)
 	}
 	if err != nil {

@@ -226,8 +226,7 @@ func prepareCommand(log *slog.Logger) *cobra.Command {
 		Short: "Install what the local environment needs: the OpenSearch distribution (via Maven), its system user, a JDK check",
 		Args:  flags.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := opensearch.Prepare(cmd.Context(), opensearch.WithVersion(d.OSVersion), opensearch.WithZip(d.OSZip),
-				opensearch.WithJavaHome(d.JavaHome), opensearch.WithLogger(log))
+			p, err := opensearch.Prepare(cmd.Context(), append(d.Options(), opensearch.WithLogger(log))...)
 			if err != nil {
 				return exitcode.Wrap(exitcode.Environment, err)
 			}

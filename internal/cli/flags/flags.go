@@ -19,6 +19,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/inputfile"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
+	"github.com/eventcheck/eventcheck/internal/pins"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
 
@@ -131,9 +132,10 @@ func (c *Cluster) Validate() error {
 
 // Distribution are the flags of the local OpenSearch's distribution.
 type Distribution struct {
-	OSVersion string
-	OSZip     string
-	JavaHome  string
+	OSVersion  string
+	OSZip      string
+	JavaHome   string
+	OSSecurity bool
 }
 
 // Register defines --opensearch-version, --opensearch-zip and --java-home.
@@ -141,6 +143,13 @@ func (d *Distribution) Register(fs *flag.FlagSet) {
 	fs.StringVar(&d.OSVersion, "opensearch-version", "", "OpenSearch version (local: x.y.z or a series, default newest 2.19.x; container: image tag)")
 	fs.StringVar(&d.OSZip, "opensearch-zip", "", "local OpenSearch distribution zip, for offline use")
 	fs.StringVar(&d.JavaHome, "java-home", "", "JDK for local OpenSearch (default: $JAVA_HOME if it fits, else found)")
+	fs.BoolVar(&d.OSSecurity, "opensearch-security", false, "local OpenSearch with its security plugin: HTTPS from a CA made for the run, an admin and the workshop's user (version "+pins.OpenSearchSecuredVersion+")")
+}
+
+// Options are the OpenSearch options the distribution flags say.
+func (d *Distribution) Options() []opensearch.Option {
+	return []opensearch.Option{opensearch.WithVersion(d.OSVersion), opensearch.WithZip(d.OSZip), opensearch.WithJavaHome(d.JavaHome),
+		opensearch.WithSecurity(d.OSSecurity)}
 }
 
 // Env are the environment flags of `go test ./e2e` and `eventcheck run`.
@@ -242,8 +251,7 @@ func (f *Env) Options(log *slog.Logger) (harness.Options, error) {
 	if f.OSURL != "" && f.OpenSearch == opensearch.Auto {
 		o.OpenSearch = opensearch.URL
 	}
-	o.OSOptions = []opensearch.Option{opensearch.WithEndpoint(ep), opensearch.WithVersion(f.OSVersion),
-		opensearch.WithImage(f.OSImage), opensearch.WithZip(f.OSZip), opensearch.WithJavaHome(f.JavaHome)}
+	o.OSOptions = append([]opensearch.Option{opensearch.WithEndpoint(ep), opensearch.WithImage(f.OSImage)}, f.Distribution.Options()...)
 	if f.OSDir != "" {
 		o.OSOptions = append(o.OSOptions, opensearch.WithDir(f.OSDir))
 	}
@@ -268,6 +276,12 @@ func (f *Env) validate(exporterOpts []exporters.Option) error {
 	}
 	if !slices.Contains(opensearch.Names, f.OpenSearch) {
 		return fmt.Errorf("--opensearch %q: use one of %v", f.OpenSearch, opensearch.Names)
+	}
+	if f.OSSecurity && f.OpenSearch != opensearch.Local {
+		return fmt.Errorf("--opensearch-security is the local OpenSearch's: give --opensearch local (for an endpoint of yours, --opensearch url with --opensearch-ca and its credentials)")
+	}
+	if f.OSSecurity && f.OSVersion != "" && strings.Count(f.OSVersion, ".") != 2 {
+		return fmt.Errorf("--opensearch-version %q with --opensearch-security: give an exact x.y.z (the security plugin's version must equal it), or leave it out (%s)", f.OSVersion, pins.OpenSearchSecuredVersion)
 	}
 	if f.OpenSearch == opensearch.URL && f.OSURL == "" {
 		return fmt.Errorf("--opensearch url needs --opensearch-url")

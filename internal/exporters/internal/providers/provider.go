@@ -68,6 +68,9 @@ type Running struct {
 	// Rejections, when the exporter can tell, counts the documents
 	// OpenSearch rejected for good and says why.
 	Rejections func(ctx context.Context) (count int64, reasons []string, err error)
+	// Notes say what about the run the checks cannot show (our index
+	// template not applied), for the reports.
+	Notes []string
 }
 
 // LogText is the exporter's log, wherever it is.

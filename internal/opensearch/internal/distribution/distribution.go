@@ -109,12 +109,16 @@ func zipPath(cache, version string) string {
 }
 
 func download(ctx context.Context, cache, version string) (string, error) {
-	zip := zipPath(cache, version)
-	if fileExists(zip) {
-		return zip, nil
+	return downloadArtifact(ctx, cache, pins.OpenSearchArtifact, version, zipPath(cache, version))
+}
+
+// downloadArtifact fetches artifact:version:zip with Maven into dest, once.
+func downloadArtifact(ctx context.Context, cache, artifact, version, dest string) (string, error) {
+	if fileExists(dest) {
+		return dest, nil
 	}
 	if _, err := exec.LookPath("mvn"); err != nil {
-		return "", fmt.Errorf("fetching OpenSearch %s needs Maven (mvn) on the PATH: install maven, or download %s:%s:zip yourself and pass --opensearch-zip", version, pins.OpenSearchArtifact, version)
+		return "", fmt.Errorf("fetching %s %s needs Maven (mvn) on the PATH: install maven, or download %s:%s:zip yourself and pass --opensearch-zip", artifact, version, artifact, version)
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return "", fmt.Errorf("OpenSearch cache directory %s: %w", cache, err)
@@ -127,32 +131,43 @@ func download(ctx context.Context, cache, version string) (string, error) {
 	}
 	defer os.RemoveAll(tmp)
 	cmd := exec.CommandContext(ctx, "mvn", "-B", "-q", "dependency:copy",
-		"-Dartifact="+pins.OpenSearchArtifact+":"+version+":zip", "-DoutputDirectory="+tmp)
+		"-Dartifact="+artifact+":"+version+":zip", "-DoutputDirectory="+tmp)
 	cmd.Dir = tmp
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		text := out.String()
 		if strings.Contains(text, "Could not find artifact") || strings.Contains(text, "was not found in") {
-			return "", fmt.Errorf("%w: %s:%s:zip does not exist; choose a published version (e.g. %s.x) with --opensearch-version", ErrVersionNotFound, pins.OpenSearchArtifact, version, pins.OpenSearchSeries)
+			return "", fmt.Errorf("%w: %s:%s:zip does not exist; choose a published version (e.g. %s.x) with --opensearch-version", ErrVersionNotFound, artifact, version, pins.OpenSearchSeries)
 		}
 		if ctx.Err() != nil {
-			return "", fmt.Errorf("downloading OpenSearch %s took longer than %s", version, fetchTimeout)
+			return "", fmt.Errorf("downloading %s %s took longer than %s", artifact, version, fetchTimeout)
 		}
-		return "", fmt.Errorf("mvn failed to fetch %s:%s:zip (%v):\n%s", pins.OpenSearchArtifact, version, err, logtail.Lines(text, 15))
+		return "", fmt.Errorf("mvn failed to fetch %s:%s:zip (%v):\n%s", artifact, version, err, logtail.Lines(text, 15))
 	}
-	if err := os.Rename(filepath.Join(tmp, "opensearch-"+version+".zip"), zip); err != nil {
-		return "", fmt.Errorf("failed to store the OpenSearch distribution: %w", err)
+	name := artifact[strings.LastIndex(artifact, ":")+1:] + "-" + version + ".zip"
+	if err := os.Rename(filepath.Join(tmp, name), dest); err != nil {
+		return "", fmt.Errorf("failed to store %s: %w", name, err)
 	}
-	return zip, nil
+	return dest, nil
 }
 
 // unpack extracts the zip into dest/opensearch-<version> once, keeping
 // file modes (bin/ must stay executable). A corrupt zip is an error that
 // names the file.
 func unpack(zipFile, dest string) (string, error) {
+	return unpackAs(zipFile, dest, "", nil)
+}
+
+// unpackAs is unpack into dest/homeName ("": the zip's name), with finish
+// run on the unpacked tree before it takes its place: a tree is complete or
+// absent, whoever else prepares it at the same time.
+func unpackAs(zipFile, dest, homeName string, finish func(home string) error) (string, error) {
 	name := strings.TrimSuffix(filepath.Base(zipFile), ".zip")
-	home := filepath.Join(dest, name)
+	if homeName == "" {
+		homeName = name
+	}
+	home := filepath.Join(dest, homeName)
 	if fileExists(filepath.Join(home, "bin", "opensearch")) {
 		return home, nil
 	}
@@ -176,6 +191,11 @@ func unpack(zipFile, dest string) (string, error) {
 	}
 	if !fileExists(filepath.Join(tmp, name, "bin", "opensearch")) {
 		return "", fmt.Errorf("OpenSearch distribution %s has no %s/bin/opensearch", zipFile, name)
+	}
+	if finish != nil {
+		if err := finish(filepath.Join(tmp, name)); err != nil {
+			return "", err
+		}
 	}
 	if err := os.Rename(filepath.Join(tmp, name), home); err != nil && !fileExists(filepath.Join(home, "bin", "opensearch")) {
 		return "", err

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -79,6 +80,8 @@ func Ping(ctx context.Context, c *opensearchapi.Client, e Endpoint) error {
 	}
 	msg := err.Error()
 	switch {
+	case errors.Is(err, osclient.ErrSigV4Rejected):
+		return fmt.Errorf("%w (--aws-region, --aws-service, the AWS credentials)", err)
 	case strings.Contains(msg, "TLS certificate not trusted"):
 		return fmt.Errorf("%w (--opensearch-ca, --opensearch-server-name, --opensearch-insecure-skip-verify)", err)
 	case strings.Contains(msg, "401 Unauthorized"):

@@ -32,6 +32,10 @@ type Instance struct {
 	// container that joined one); nil otherwise.
 	NetworkEndpoint *Endpoint
 	Client          *opensearchapi.Client
+	// Users are the internal users of a secured OpenSearch (local with
+	// Security), each as an endpoint with its credentials: the admin
+	// (Endpoint's) first, then the workshop's user.
+	Users []Endpoint
 }
 
 // ErrNotSupported is returned by operations a provider cannot do.
@@ -65,6 +69,9 @@ type Options struct {
 	CacheDir string
 	// JavaHome overrides the JDK (local).
 	JavaHome string
+	// Security runs the local distribution with the security plugin: TLS
+	// on HTTP and transport from a CA made for the run, internal users.
+	Security bool
 	// Heap is the JVM heap, e.g. "512m" (local, container).
 	Heap string
 	// Network is a container network to join with the alias "opensearch"

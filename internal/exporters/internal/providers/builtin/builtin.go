@@ -66,12 +66,20 @@ func (p *provider) Start(ctx context.Context, t providers.Target) (*providers.Ru
 	if err != nil {
 		return nil, err
 	}
+	r := &providers.Running{Index: index, KeyedByUID: values.KeyedByUID(true)}
 	// Our pipeline is the exporter and the template that maps what it
-	// writes; another exporter (process, helm, existing) gets neither.
-	if err := eventindex.ApplyTemplate(ctx, t.Client, index); err != nil {
+	// writes; another exporter (process, helm, existing) gets neither. A
+	// user who may not put templates (the workshop's, on a domain with
+	// fine-grained access control) still runs the story, on the index as
+	// OpenSearch maps it, and the report says so.
+	if err := eventindex.ApplyTemplate(ctx, t.Client, index); errors.Is(err, eventindex.ErrTemplateForbidden) {
+		note := fmt.Sprintf("index template %s not applied: user %q may not put index templates (grant %s, or have an admin apply it); %s",
+			eventindex.TemplateName, t.Endpoint.Username, eventindex.TemplatePermission, eventindex.WithoutTemplate)
+		p.o.Log.Warn("going on without our index template", "endpoint", t.Endpoint, "why", note)
+		r.Notes = append(r.Notes, note)
+	} else if err != nil {
 		return nil, err
 	}
-	r := &providers.Running{Index: index, KeyedByUID: values.KeyedByUID(true)}
 	if t.ClusterKind == "local" {
 		err = p.runHere(ctx, t, values, r)
 	} else {

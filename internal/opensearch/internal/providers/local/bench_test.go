@@ -13,14 +13,20 @@ import (
 // cached distribution (target ≤ 25 s on 2 cores) and the JVM's resident
 // memory with the 512m heap after indexing has settled (target ≤ 1 GiB).
 func BenchmarkStart(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { benchmarkStart(b, providers.Options{}) })
+	// With the security plugin: TLS, the security index made at start.
+	b.Run("secured", func(b *testing.B) { benchmarkStart(b, providers.Options{Security: true}) })
+}
+
+func benchmarkStart(b *testing.B, o providers.Options) {
 	ctx := context.Background()
-	if _, _, err := Prepare(ctx, providers.Options{}); err != nil {
+	if _, _, err := Prepare(ctx, o); err != nil {
 		b.Fatal(err) // download outside the measurement
 	}
 	var healthy time.Duration
 	var rss float64
 	for b.Loop() {
-		p, err := New(providers.Options{})
+		p, err := New(o)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -33,6 +33,8 @@ type provider struct {
 	runDir  string
 	tempRun bool
 	version string
+	// secured is the CA and passwords of a start with Security.
+	secured *secured
 }
 
 // New returns the local provider.
@@ -69,12 +71,17 @@ func prepare(ctx context.Context, o providers.Options) (p prepared, err error) {
 	if p.user, err = ensureUser(); err != nil {
 		return p, err
 	}
-	p.home, p.version, err = fetchAndUnpack(ctx, o, p.user)
+	p.home, p.version, err = fetchAndUnpack(ctx, o, p.user, p.javaHome)
 	return p, err
 }
 
-func fetchAndUnpack(ctx context.Context, o providers.Options, user *runAs) (home, version string, err error) {
-	if home, version, err = distribution.Fetch(ctx, o.CacheDir, o.Version, o.Zip); err != nil {
+func fetchAndUnpack(ctx context.Context, o providers.Options, user *runAs, javaHome string) (home, version string, err error) {
+	if o.Security {
+		home, version, err = distribution.FetchSecured(ctx, o.CacheDir, o.Version, o.Zip, javaHome)
+	} else {
+		home, version, err = distribution.Fetch(ctx, o.CacheDir, o.Version, o.Zip)
+	}
+	if err != nil {
 		return "", "", err
 	}
 	if user != nil {
@@ -114,7 +121,7 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 	cmd := exec.Command(filepath.Join(home, "bin", "opensearch"))
 	cmd.Dir = p.runDir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(cleanEnv(),
+	cmd.Env = append(distribution.CleanEnv(),
 		"OPENSEARCH_JAVA_HOME="+javaHome,
 		"JAVA_HOME="+javaHome,
 		"OPENSEARCH_PATH_CONF="+filepath.Join(p.runDir, "config"),
@@ -154,6 +161,12 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 		}
 	}
 	p.o.Log.Info("local OpenSearch healthy", "version", version, "url", inst.Endpoint.URL, "elapsed", time.Since(start).Round(time.Millisecond), "runAs", runAsName(user))
+	if p.secured != nil {
+		// Where a person finds what to pass to --opensearch url; never the
+		// passwords themselves.
+		p.o.Log.Info("local OpenSearch secured", "ca", p.secured.caFile, "users", AdminUser+", "+WorkshopUser,
+			"passwordFiles", filepath.Join(p.runDir, securityDir, "USER.password"))
+	}
 	return inst, nil
 }
 
@@ -214,6 +227,14 @@ func (p *provider) waitReady(ctx context.Context) (*providers.Instance, error) {
 		}
 	}
 	ep := providers.Endpoint{URL: "http://" + addr}
+	var users []providers.Endpoint
+	if p.secured != nil {
+		var err error
+		if users, err = p.secured.endpoints("https://" + addr); err != nil {
+			return nil, err
+		}
+		ep = users[0]
+	}
 	client, err := providers.NewClient(ctx, ep)
 	if err != nil {
 		return nil, err
@@ -224,7 +245,7 @@ func (p *provider) waitReady(ctx context.Context) (*providers.Instance, error) {
 		}
 		return nil, fmt.Errorf("local OpenSearch at %s: %w; see %s", ep.URL, err, p.runDir)
 	}
-	return &providers.Instance{Endpoint: ep, Client: client}, nil
+	return &providers.Instance{Endpoint: ep, Client: client, Users: users}, nil
 }
 
 // died explains an early exit with the end of the server's output.
@@ -286,6 +307,18 @@ func (p *provider) prepareRunDir(home string, user *runAs) error {
 		"cluster.routing.allocation.disk.threshold_enabled: false",
 		"",
 	}, "\n")
+	p.secured = nil
+	if p.o.Security {
+		s, err := ensureSecurity(p.runDir)
+		if err != nil {
+			return err
+		}
+		if err := writeSecurityConfig(filepath.Join(p.runDir, "config"), s); err != nil {
+			return err
+		}
+		p.secured = s
+		settings += strings.Join(securitySettings, "\n") + "\n"
+	}
 	if err := os.WriteFile(filepath.Join(p.runDir, "config", "opensearch.yml"), []byte(settings), 0o644); err != nil {
 		return err
 	}
@@ -342,20 +375,6 @@ func (p *provider) ExportLogs(_ context.Context, dir string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// cleanEnv drops variables that would make OpenSearch's start script pick
-// another JDK or config.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		switch strings.SplitN(kv, "=", 2)[0] {
-		case "JAVA_HOME", "OPENSEARCH_JAVA_HOME", "OPENSEARCH_PATH_CONF", "OPENSEARCH_JAVA_OPTS", "JAVA_TOOL_OPTIONS", "OPENSEARCH_TMPDIR":
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
 
 func runAsName(u *runAs) string {
