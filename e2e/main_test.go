@@ -132,6 +132,7 @@ func loadScenario() (*scenario.Scenario, error) {
 			return nil, err
 		}
 		derived.RunsExporter(flags.Exporter)
+		flags.InstallsPagesChart(derived.Story.Helm)
 		dir, err := os.MkdirTemp("", "eventcheck-page-")
 		if err != nil {
 			return nil, err

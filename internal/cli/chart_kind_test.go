@@ -114,8 +114,51 @@ func TestChartOnKind(t *testing.T) {
 	// The chart first: our kustomization's teardown deletes the namespace
 	// both use, and a terminating namespace refuses the install.
 	t.Run("the workshop's chart from an OCI registry", func(t *testing.T) { helmRep, helmTook = run(t, air...) })
+	t.Run("the page's own helm install", func(t *testing.T) { pageOnKind(t, ctx, name, kubeconfig, ref, version, archive) })
 	t.Run("our exporter", func(t *testing.T) { builtinRep, builtinTook = run(t) })
 	t.Logf("kind cluster up in %s; helm chart (%s@%s): environment up %s, story %s, total %s; builtin: environment up %s, story %s, total %s",
 		kindUp.Round(time.Second), ref, version, helmRep.EnvUp.Round(100*time.Millisecond), (helmRep.Duration - helmRep.EnvUp).Round(100*time.Millisecond), helmTook.Round(100*time.Millisecond),
 		builtinRep.EnvUp.Round(100*time.Millisecond), (builtinRep.Duration - builtinRep.EnvUp).Round(100*time.Millisecond), builtinTook.Round(100*time.Millisecond))
+}
+
+// pageOnKind runs the workshop page with --exporter helm: its helm install
+// (release, namespace, values, --set lines) runs through the helm
+// backend, with only the chart's source and image made reachable, and
+// the page's row of the release's pod is judged, not skipped.
+func pageOnKind(t *testing.T, ctx context.Context, name, kubeconfig, ref, version, archive string) {
+	out := filepath.Join(t.TempDir(), "report.json")
+	args := []string{"page", eventsPage, "--manifests", workshopRepo + "manifests", "--cluster", "kind", "--cluster-name", name,
+		"--kubeconfig", kubeconfig, "--opensearch", "container", "--exporter", "helm", "--exporter-chart", ref,
+		"--exporter-chart-version", version, "--image-archive", archive, "--json", out}
+	for _, s := range exporters.AirGappedSet(image.DefaultTag) {
+		args = append(args, "--set", s)
+	}
+	start := time.Now()
+	code, text := eventcheck(t, ctx, args...)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	var rep struct {
+		Claims []struct{ Kind, Verdict, Page, Run string } `json:"claims"`
+	}
+	data, err := os.ReadFile(out)
+	if err == nil {
+		err = json.Unmarshal(data, &rep)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range rep.Claims {
+		if c.Kind == "pod-row" && strings.HasPrefix(c.Page, "events-to-opensearch-kubernetes-event-exporter-") {
+			found = true
+			if c.Verdict != "holds" {
+				t.Errorf("the release's pod row: %s: %s", c.Verdict, c.Run)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no claim of the release's pod row:\n%s", text)
+	}
+	t.Logf("the page on kind with its chart: %s", time.Since(start).Round(100*time.Millisecond))
 }

@@ -5,6 +5,7 @@
 package flags
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/inputfile"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
+	"github.com/eventcheck/eventcheck/internal/page"
 	"github.com/eventcheck/eventcheck/internal/pins"
 	"github.com/eventcheck/eventcheck/internal/scenario"
 )
@@ -387,4 +389,21 @@ func (f *Env) OptionsFor(log *slog.Logger, s *scenario.Scenario) (harness.Option
 	}
 	o.ExporterOptions = append(o.ExporterOptions, exporters.WithValues(v))
 	return o, nil
+}
+
+// InstallsPagesChart makes a page's helm install the helm backend's,
+// where --exporter helm runs it: the page's chart, version, release and
+// namespace unless a flag says otherwise (--exporter-chart for a chart
+// this machine can reach, as an air-gapped run needs). The values and the
+// page's --set lines come with the page's plan; the environment's
+// endpoint and credentials replace what the page sets from $OPENSEARCH_*.
+func (f *Env) InstallsPagesChart(h *page.HelmInstall) {
+	if h == nil || f.Exporter != exporters.Helm {
+		return
+	}
+	if f.ExporterChart == "" {
+		f.ExporterChart, f.ExporterChartVersion = h.Chart, cmp.Or(f.ExporterChartVersion, h.Version)
+	}
+	f.ExporterRelease = cmp.Or(f.ExporterRelease, h.Release)
+	f.ExporterNS = cmp.Or(f.ExporterNS, h.Namespace)
 }

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/eventcheck/eventcheck/internal/page"
 )
 
 func TestBadFlagValues(t *testing.T) {
@@ -72,5 +74,26 @@ func TestPasswordFileIsBounded(t *testing.T) {
 	}
 	if pw, err := readPassword(good); err != nil || pw != "s3cret" {
 		t.Fatalf("a password file: %q, %v", pw, err)
+	}
+}
+
+// The page's helm install fills what no flag names, with --exporter helm
+// only; a flag's chart keeps the flag's version.
+func TestInstallsPagesChart(t *testing.T) {
+	h := &page.HelmInstall{Release: "events-to-opensearch", Chart: "oci://registry-1.docker.io/bitnamicharts/kubernetes-event-exporter", Namespace: "opensearch-exporter", Version: "3.6.4"}
+	f := Env{Exporter: "builtin"}
+	f.InstallsPagesChart(h)
+	if f.ExporterChart != "" || f.ExporterRelease != "" {
+		t.Fatalf("builtin took the page's chart: %+v", f)
+	}
+	f = Env{Exporter: "helm"}
+	f.InstallsPagesChart(h)
+	if f.ExporterChart != h.Chart || f.ExporterChartVersion != "3.6.4" || f.ExporterRelease != h.Release || f.ExporterNS != h.Namespace {
+		t.Fatalf("helm: %+v", f)
+	}
+	f = Env{Exporter: "helm", ExporterChart: "fixtures/charts/x", ExporterRelease: "mine"}
+	f.InstallsPagesChart(h)
+	if f.ExporterChart != "fixtures/charts/x" || f.ExporterChartVersion != "" || f.ExporterRelease != "mine" || f.ExporterNS != h.Namespace {
+		t.Fatalf("flags first: %+v", f)
 	}
 }

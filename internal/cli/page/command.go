@@ -5,7 +5,6 @@
 package page
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -20,7 +19,6 @@ import (
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/cli/flags"
 	"github.com/eventcheck/eventcheck/internal/cli/run"
-	"github.com/eventcheck/eventcheck/internal/exporters"
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/pagecheck"
 	"github.com/eventcheck/eventcheck/internal/report"
@@ -100,7 +98,7 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger, p
 		return err
 	}
 	d.RunsExporter(o.env.Exporter)
-	o.installsPagesChart(d)
+	o.env.InstallsPagesChart(d.Story.Helm)
 	for _, u := range d.Unknown {
 		fmt.Fprintf(out, "%s:%d: warning: %s: %s; the page's exporter ignores it, and so does this run\n", d.Story.Helm.Values[0], u.Line, u.Path, u.Message)
 	}
@@ -126,22 +124,4 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger, p
 	judge := func(results []check.Result, rep *report.Run) int { return d.Conclude(results, rep, o.strict) }
 	return run.Story(parent, out, session.Config{Scenario: s, Env: envOpts, Outputs: o.outputs, Keep: o.env.Keep,
 		Timeout: o.timeout, Log: log, Judge: judge, Strict: o.strict})
-}
-
-// installsPagesChart makes the page's helm install the helm backend's,
-// where --exporter helm runs it: the page's chart, version, release and
-// namespace unless a flag says otherwise (--exporter-chart for a chart
-// this machine can reach, as an air-gapped run needs). The values and the
-// page's --set lines come with the plan; the environment's endpoint and
-// credentials replace what the page sets from $OPENSEARCH_*.
-func (o *options) installsPagesChart(d *pagecheck.Derived) {
-	h := d.Story.Helm
-	if h == nil || o.env.Exporter != exporters.Helm {
-		return
-	}
-	if o.env.ExporterChart == "" {
-		o.env.ExporterChart, o.env.ExporterChartVersion = h.Chart, cmp.Or(o.env.ExporterChartVersion, h.Version)
-	}
-	o.env.ExporterRelease = cmp.Or(o.env.ExporterRelease, h.Release)
-	o.env.ExporterNS = cmp.Or(o.env.ExporterNS, h.Namespace)
 }
