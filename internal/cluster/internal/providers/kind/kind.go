@@ -29,9 +29,11 @@ import (
 )
 
 type provider struct {
-	o       providers.Options
-	kind    *kindcluster.Provider
-	eng     *engine.Engine
+	o    providers.Options
+	kind *kindcluster.Provider
+	eng  *engine.Engine
+	// image is the node image Prepare settled on.
+	image   string
 	created bool
 }
 
@@ -78,14 +80,25 @@ func (p *provider) engineProvider(ctx context.Context) (*kindcluster.Provider, e
 	return p.kind, nil
 }
 
-func (p *provider) Up(ctx context.Context) error {
+// Prepare makes sure the node image is there: kind's, or one built here
+// when kind's cannot be pulled (cached). The harness prepares every part
+// before any starts, so no readiness wait runs beside this build; Up
+// prepares when nobody did.
+func (p *provider) Prepare(ctx context.Context) error {
+	if p.image != "" {
+		return nil
+	}
 	k, err := p.engineProvider(ctx)
 	if err != nil {
 		return err
 	}
+	image := cmp.Or(p.o.NodeImage, kinddefaults.Image)
+	if existing, err := k.List(); err == nil && slices.Contains(existing, p.o.Name) {
+		p.image = image // reused: its nodes run already
+		return nil
+	}
 	// Decided before kind tries to pull and fails after its own timeout:
 	// kind's own image cannot be had, so one is built here (cached).
-	image := cmp.Or(p.o.NodeImage, kinddefaults.Image)
 	if p.eng.Missing(ctx, image) != nil && !engine.RegistryAnswers(ctx) {
 		if p.o.NodeImage != "" {
 			return fmt.Errorf("kind node image %s is not in the %s engine and no image registry answers (%s): load it (docker load -i FILE), or leave --node-image out to use one built here, or use --cluster local", image, p.eng.Binary, engine.RegistryURL)
@@ -99,6 +112,15 @@ func (p *provider) Up(ctx context.Context) error {
 			return fmt.Errorf("kind node image %s cannot be pulled and building one here failed: %w; load an image and pass --node-image, or use --cluster local", kinddefaults.Image, err)
 		}
 	}
+	p.image = image
+	return nil
+}
+
+func (p *provider) Up(ctx context.Context) error {
+	if err := p.Prepare(ctx); err != nil {
+		return err
+	}
+	k, image := p.kind, p.image
 	if err := os.MkdirAll(filepath.Dir(p.o.Kubeconfig), 0o755); err != nil {
 		return fmt.Errorf("failed to create directory for kubeconfig %s: %w", p.o.Kubeconfig, err)
 	}
