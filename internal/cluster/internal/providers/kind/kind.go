@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	kinddefaults "sigs.k8s.io/kind/pkg/apis/config/defaults"
@@ -163,6 +164,17 @@ func (p *provider) Up(ctx context.Context) error {
 		return fmt.Errorf("failed to create kind cluster %q: %w%s", p.o.Name, err, engineSaid(err))
 	}
 	p.created = true
+	cfg, err := p.RESTConfig()
+	if err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("failed to make a client for kind cluster %q: %w", p.o.Name, err)
+	}
+	if err := waitPodsReachAPIServer(ctx, kube, reachWait, p.o.Log.Info); err != nil {
+		return fmt.Errorf("kind cluster %q: %w", p.o.Name, err)
+	}
 	p.o.Log.Info("kind cluster ready", "name", p.o.Name, "elapsed", time.Since(start).Round(time.Second))
 	return nil
 }
