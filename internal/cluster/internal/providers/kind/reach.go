@@ -59,7 +59,7 @@ func waitPodsReachAPIServer(ctx context.Context, kube kubernetes.Interface, boun
 				return false, nil
 			}
 			for _, n := range nodes.Items {
-				probes = append(probes, &reachProbe{node: n.Name, last: "no probe pod yet"})
+				probes = append(probes, &reachProbe{node: n.Name, state: "no probe pod yet"})
 			}
 		}
 		for _, p := range probes {
@@ -69,13 +69,13 @@ func waitPodsReachAPIServer(ctx context.Context, kube kubernetes.Interface, boun
 			if p.pod == "" {
 				image, err := reachImage(ctx, kube, p.node)
 				if err != nil {
-					p.last = err.Error()
+					p.state = err.Error()
 					continue
 				}
 				p.attempts++
 				pod := reachPod(p.node, p.attempts, image)
 				if _, err := kube.CoreV1().Pods(reachNamespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-					p.last = "creating the probe pod: " + err.Error()
+					p.state = "creating the probe pod: " + err.Error()
 					continue
 				}
 				p.pod = pod.Name
@@ -87,7 +87,7 @@ func waitPodsReachAPIServer(ctx context.Context, kube kubernetes.Interface, boun
 				continue
 			}
 			if err != nil {
-				p.last = err.Error()
+				p.state = err.Error()
 				continue
 			}
 			switch pod.Status.Phase {
@@ -96,13 +96,14 @@ func waitPodsReachAPIServer(ctx context.Context, kube kubernetes.Interface, boun
 				_ = kube.CoreV1().Pods(reachNamespace).Delete(ctx, p.pod, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
 				p.pod = ""
 				log("pods on node reach the API server through the kubernetes Service", "node", p.node,
-					"attempts", p.attempts, "elapsed", time.Since(start).Round(100*time.Millisecond), "last failure", p.last)
+					"attempts", p.attempts, "elapsed", time.Since(start).Round(100*time.Millisecond), "last failure", p.failed)
 			case corev1.PodFailed:
-				p.last = fmt.Sprintf("attempt %d: %s", p.attempts, terminated(pod))
+				p.failed = fmt.Sprintf("attempt %d: %s", p.attempts, terminated(pod))
+				p.state = "retrying"
 				_ = kube.CoreV1().Pods(reachNamespace).Delete(ctx, p.pod, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
 				p.pod = ""
 			default:
-				p.last = fmt.Sprintf("attempt %d: probe pod %s", p.attempts, pod.Status.Phase)
+				p.state = fmt.Sprintf("attempt %d: probe pod %s", p.attempts, pod.Status.Phase)
 			}
 		}
 		return len(probes) > 0 && !slices.ContainsFunc(probes, func(p *reachProbe) bool { return !p.done }), nil
@@ -113,7 +114,11 @@ func waitPodsReachAPIServer(ctx context.Context, kube kubernetes.Interface, boun
 	var why []string
 	for _, p := range probes {
 		if !p.done {
-			why = append(why, fmt.Sprintf("node %s: %s", p.node, p.last))
+			w := "node " + p.node + ": " + p.state
+			if p.failed != "" {
+				w += ", last failed " + p.failed
+			}
+			why = append(why, w)
 		}
 	}
 	if len(probes) == 0 {
@@ -128,7 +133,8 @@ type reachProbe struct {
 	node     string
 	attempts int
 	pod      string // the probe pod of this attempt, if created
-	last     string // why the last attempt did not get through
+	state    string // where the current attempt is
+	failed   string // what the last failed attempt said
 	done     bool
 }
 

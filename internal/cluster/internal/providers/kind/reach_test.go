@@ -30,7 +30,7 @@ func TestUpOnlyWhenPodsOnEveryNodeReachTheAPIServer(t *testing.T) {
 		wantErr string
 	}{
 		{name: "routed after a failure", fails: map[string]int{"worker": 1}},
-		{name: "never routed", fails: map[string]int{"worker": 1000}, wantErr: "node worker: attempt"},
+		{name: "never routed", fails: map[string]int{"worker": 1000}, wantErr: "node worker: retrying, last failed attempt"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			kube := fake.NewClientset(node("control-plane"), node("worker"))
