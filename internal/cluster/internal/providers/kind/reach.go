@@ -169,12 +169,17 @@ func reachPod(node string, n int, image string) *corev1.Pod {
 		Spec: corev1.PodSpec{
 			NodeName:      node,
 			RestartPolicy: corev1.RestartPolicyNever,
-			Tolerations:   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+			// Bounds an attempt whose packets go nowhere (kubectl's dial
+			// timeout is 30 s).
+			ActiveDeadlineSeconds: new(int64(15)),
+			Tolerations:           []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 			Containers: []corev1.Container{{
-				Name:                     "reach",
-				Image:                    image,
-				ImagePullPolicy:          corev1.PullNever,
-				Command:                  []string{"/probe/kubectl", "--request-timeout=5s", "get", "--raw", "/api"},
+				Name:            "reach",
+				Image:           image,
+				ImagePullPolicy: corev1.PullNever,
+				// No other flag: any would make kubectl drop its in-cluster
+				// configuration (and try localhost:8080).
+				Command:                  []string{"/probe/kubectl", "get", "--raw", "/api"},
 				Env:                      []corev1.EnvVar{{Name: "KUBERNETES_SERVICE_HOST", Value: "kubernetes.default.svc"}, {Name: "KUBERNETES_SERVICE_PORT", Value: "443"}},
 				VolumeMounts:             []corev1.VolumeMount{{Name: "kubectl", MountPath: "/probe/kubectl", ReadOnly: true}},
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,

@@ -73,7 +73,7 @@ func kubelet(ctx context.Context, t *testing.T, kube *fake.Clientset, fails map[
 		if ev.Type != watch.Added || !ok {
 			continue
 		}
-		if strings.Join(p.Spec.Containers[0].Command, " ") != "/probe/kubectl --request-timeout=5s get --raw /api" || p.Spec.NodeName == "" {
+		if strings.Join(p.Spec.Containers[0].Command, " ") != "/probe/kubectl get --raw /api" || p.Spec.NodeName == "" || p.Spec.ActiveDeadlineSeconds == nil {
 			t.Errorf("probe pod %s: command %q on node %q", p.Name, p.Spec.Containers[0].Command, p.Spec.NodeName)
 		}
 		p.Status.Phase = corev1.PodSucceeded
