@@ -172,7 +172,10 @@ func (p *provider) Up(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("failed to make a client for kind cluster %q: %w", p.o.Name, err)
 	}
-	if err := waitPodsReachAPIServer(ctx, kube, reachWait, p.o.Log.Info); err != nil {
+	// As long as kind may take for the control plane: on a loaded 2-core
+	// machine kube-proxy's start on a node can fail for minutes (runc:
+	// "unable to freeze"), and nothing on that node reaches the Service.
+	if err := waitPodsReachAPIServer(ctx, kube, p.o.ReadyTimeout, p.o.Log.Info); err != nil {
 		return fmt.Errorf("kind cluster %q: %w", p.o.Name, err)
 	}
 	p.o.Log.Info("kind cluster ready", "name", p.o.Name, "elapsed", time.Since(start).Round(time.Second))

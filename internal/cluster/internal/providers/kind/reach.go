@@ -20,10 +20,9 @@ import (
 // workload such as the exporter, whatever its nodes' Ready says.
 var ErrPodsCannotReachAPIServer = errors.New("pods cannot reach the API server through the kubernetes Service")
 
-// reachWait bounds the wait for every node's probe; reachNamespace and
-// reachLabel are where the probes run and how they are found.
+// reachNamespace and reachLabel are where the probes run and how they are
+// found.
 const (
-	reachWait      = 2 * time.Minute
 	reachNamespace = "kube-system"
 	reachLabel     = "eventcheck.dev/probe"
 )
