@@ -169,8 +169,9 @@ func reachPod(node string, n int, image string) *corev1.Pod {
 			NodeName:      node,
 			RestartPolicy: corev1.RestartPolicyNever,
 			// Bounds an attempt whose packets go nowhere (kubectl's dial
-			// timeout is 30 s).
-			ActiveDeadlineSeconds: new(int64(15)),
+			// timeout is 30 s). It counts from the kubelet's start of the
+			// pod: on a busy control plane the sandbox alone took 15 s.
+			ActiveDeadlineSeconds: new(int64(60)),
 			Tolerations:           []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 			Containers: []corev1.Container{{
 				Name:            "reach",
