@@ -3,7 +3,7 @@
 GO ?= go
 EVENTCHECK = $(GO) run ./cmd/eventcheck
 
-.PHONY: run test test-kind unit e2e bench drills lint deps engine engine-down localcluster clean
+.PHONY: run test test-kind soak-kind unit e2e bench drills lint deps engine engine-down localcluster clean
 
 ## run: the main job: the whole workshop story on the default environment
 ## (kind + container with a container engine, else local + local)
@@ -23,10 +23,17 @@ test: localcluster lint
 ## test-kind: the design card's path: the e2e suite on kind + an OpenSearch
 ## container, on a Docker daemon of ours, every image built here (kind's node
 ## image from Kubernetes' Go modules); reports under artifacts/kind
+KIND_SUITE = $(GO) test -count=1 -v -timeout 45m ./e2e/ -args --cluster kind --opensearch container
 test-kind: localcluster engine
-	$(GO) test -count=1 -v -timeout 45m ./e2e/ -args --cluster kind --opensearch container \
-		--junit $(CURDIR)/artifacts/kind/junit.xml --json $(CURDIR)/artifacts/kind/report.json \
+	$(KIND_SUITE) --junit $(CURDIR)/artifacts/kind/junit.xml --json $(CURDIR)/artifacts/kind/report.json \
 		--report $(CURDIR)/artifacts/kind/report.html --artifacts $(CURDIR)/artifacts/kind
+
+## soak-kind: the kind suite N times (default 10): each run's result and
+## times (environment up, story, total), then min/median/max; each run's
+## reports under artifacts/soak-kind/RUN, the record in its summary.txt
+N ?= 10
+soak-kind: localcluster engine
+	.ci/soak-kind $(N) '$(KIND_SUITE)' $(CURDIR)/artifacts/soak-kind
 
 ## unit: only the fast tests
 unit:

@@ -151,35 +151,92 @@ func findOrInstallDockerd(ctx context.Context) (path string, installed bool, err
 
 // Install returns command's path, installing the Debian package that has
 // it with apt-get when it is missing and we are root on a machine with
-// apt-get. It says installed when it did.
+// apt-get. It says installed when it did. Installs run one at a time
+// (aptLock): builds started together on a fresh machine both need
+// debootstrap, and a second apt-get fails on apt's own lock.
 func Install(ctx context.Context, command, debianPackage string) (path string, installed bool, err error) {
 	if p, err := exec.LookPath(command); err == nil {
 		return p, false, nil
 	}
-	if err := AptInstall(ctx, debianPackage); err != nil {
+	err = withAptLock(ctx, func() error {
+		// Another build may have installed it while this one waited.
+		if _, err := exec.LookPath(command); err == nil {
+			return nil
+		}
+		installed = true
+		return aptGet(ctx, debianPackage)
+	})
+	if err != nil {
 		return "", false, fmt.Errorf("%s is not installed: %w", command, err)
 	}
 	p, err := exec.LookPath(command)
 	if err != nil {
 		return "", false, fmt.Errorf("apt-get installed %s but %s is not on PATH", debianPackage, command)
 	}
-	return p, true, nil
+	return p, installed, nil
 }
 
 // AptInstall installs a Debian package with apt-get, as root on a machine
-// that has it; elsewhere the error says how to install it by hand.
+// that has it, unless dpkg says it is installed; elsewhere the error says
+// how to install it by hand. One install at a time, as Install.
 func AptInstall(ctx context.Context, debianPackage string) error {
+	return withAptLock(ctx, func() error {
+		if exec.CommandContext(ctx, "dpkg", "-s", debianPackage).Run() == nil {
+			return nil
+		}
+		return aptGet(ctx, debianPackage)
+	})
+}
+
+// aptGet installs a package; only when that fails (no package lists, as
+// in a fresh container, or stale ones) does it update the lists and try
+// again: a second install on a machine costs no update.
+func aptGet(ctx context.Context, debianPackage string) error {
 	apt, aptErr := exec.LookPath("apt-get")
 	if aptErr != nil || os.Geteuid() != 0 {
 		return fmt.Errorf("install it (Debian: apt-get install %s, as root)", debianPackage)
 	}
-	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", debianPackage}} {
+	run := func(args ...string) error {
 		c := exec.CommandContext(ctx, apt, args...)
-		c.Env = env
+		c.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		if out, err := c.CombinedOutput(); err != nil {
 			return fmt.Errorf("apt-get %s failed (%v):\n%s", args[0], err, logtail.Lines(string(out), 10))
 		}
+		return nil
 	}
-	return nil
+	install := []string{"install", "-y", "--no-install-recommends", debianPackage}
+	if run(install...) == nil {
+		return nil
+	}
+	if err := run("update"); err != nil {
+		return err
+	}
+	return run(install...)
+}
+
+// aptLockWait bounds the wait for another eventcheck's install: apt-get
+// update and an install take a minute or two on a slow mirror.
+const aptLockWait = 10 * time.Minute
+
+// withAptLock runs fn holding a file lock of ours, shared by every
+// eventcheck process on the machine (go test runs packages in parallel).
+func withAptLock(ctx context.Context, fn func() error) error {
+	path := filepath.Join(os.TempDir(), "eventcheck-apt.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return fmt.Errorf("opening the install lock %s: %w", path, err)
+	}
+	defer f.Close()
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, aptLockWait, true, func(context.Context) (bool, error) {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for another install to release %s: %w", path, err)
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return fn()
 }

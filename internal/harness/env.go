@@ -214,41 +214,75 @@ func (env *Env) providers(ctx context.Context, o *Options) (err error) {
 	return err
 }
 
-// start brings the cluster and OpenSearch up in parallel; the first
-// failure cancels the other, so a bad OpenSearch URL is reported at once,
-// not after the cluster is up.
+// start brings the cluster and OpenSearch up: first what each needs built
+// (kind's node image, the OpenSearch image), then both start. A readiness
+// wait so never runs while a build it does not need holds the CPU (the
+// node image takes both cores for minutes). Each phase runs the two in
+// parallel; the first failure cancels the other, so a bad OpenSearch URL
+// is reported at once, not after the cluster is up.
 func (env *Env) start(ctx context.Context) error {
-	upCtx, cancelUp := context.WithCancel(ctx)
-	defer cancelUp()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	fail := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if first == nil {
-			first = err
-			cancelUp()
+	clusterFailed := func(err error) error { return fmt.Errorf("cluster (%s): %w", env.ClusterKind, err) }
+	osFailed := func(err error) error { return fmt.Errorf("OpenSearch (%s): %w", env.OpenSearchKind, err) }
+	err := parallel(ctx, func(ctx context.Context) error {
+		if p, ok := env.Cluster.(preparer); ok {
+			if err := p.Prepare(ctx); err != nil {
+				return clusterFailed(err)
+			}
 		}
+		return nil
+	}, func(ctx context.Context) error {
+		if p, ok := env.OpenSearch.(preparer); ok {
+			if err := p.Prepare(ctx); err != nil {
+				return osFailed(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	wg.Go(func() {
-		if err := env.Cluster.Up(upCtx); err != nil {
-			fail(fmt.Errorf("cluster (%s): %w", env.ClusterKind, err))
-		} else if !env.ReusedCluster {
+	return parallel(ctx, func(ctx context.Context) error {
+		if err := env.Cluster.Up(ctx); err != nil {
+			return clusterFailed(err)
+		}
+		if !env.ReusedCluster {
 			env.up("the " + env.ClusterKind + " cluster")
 		}
-	})
-	wg.Go(func() {
-		inst, err := env.OpenSearch.Start(upCtx)
+		return nil
+	}, func(ctx context.Context) error {
+		inst, err := env.OpenSearch.Start(ctx)
 		if err != nil {
-			fail(fmt.Errorf("OpenSearch (%s): %w", env.OpenSearchKind, err))
-			return
+			return osFailed(err)
 		}
 		if env.OpenSearchKind != opensearch.URL {
 			env.up("OpenSearch (" + env.OpenSearchKind + ")")
 		}
 		env.Instance = inst
+		return nil
 	})
+}
+
+// preparer is a provider with work to do before it starts: building the
+// image it runs (kind's, the OpenSearch container's).
+type preparer interface {
+	Prepare(ctx context.Context) error
+}
+
+// parallel runs fns at once and returns the first error; that error
+// cancels the others' context.
+func parallel(ctx context.Context, fns ...func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, fn := range fns {
+		wg.Go(func() {
+			if err := fn(ctx); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		})
+	}
 	wg.Wait()
 	return first
 }

@@ -194,9 +194,6 @@ func goBuild(ctx context.Context, dir string, env []string, ldflags, tags, out s
 }
 
 func aptInstall(ctx context.Context, pkg string) error {
-	if exec.CommandContext(ctx, "dpkg", "-s", pkg).Run() == nil {
-		return nil
-	}
 	if err := engine.AptInstall(ctx, pkg); err != nil {
 		return fmt.Errorf("the build needs Debian's %s: %w", pkg, err)
 	}

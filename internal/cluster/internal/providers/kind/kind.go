@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	kinddefaults "sigs.k8s.io/kind/pkg/apis/config/defaults"
@@ -29,9 +30,11 @@ import (
 )
 
 type provider struct {
-	o       providers.Options
-	kind    *kindcluster.Provider
-	eng     *engine.Engine
+	o    providers.Options
+	kind *kindcluster.Provider
+	eng  *engine.Engine
+	// image is the node image Prepare settled on.
+	image   string
 	created bool
 }
 
@@ -78,14 +81,25 @@ func (p *provider) engineProvider(ctx context.Context) (*kindcluster.Provider, e
 	return p.kind, nil
 }
 
-func (p *provider) Up(ctx context.Context) error {
+// Prepare makes sure the node image is there: kind's, or one built here
+// when kind's cannot be pulled (cached). The harness prepares every part
+// before any starts, so no readiness wait runs beside this build; Up
+// prepares when nobody did.
+func (p *provider) Prepare(ctx context.Context) error {
+	if p.image != "" {
+		return nil
+	}
 	k, err := p.engineProvider(ctx)
 	if err != nil {
 		return err
 	}
+	image := cmp.Or(p.o.NodeImage, kinddefaults.Image)
+	if existing, err := k.List(); err == nil && slices.Contains(existing, p.o.Name) {
+		p.image = image // reused: its nodes run already
+		return nil
+	}
 	// Decided before kind tries to pull and fails after its own timeout:
 	// kind's own image cannot be had, so one is built here (cached).
-	image := cmp.Or(p.o.NodeImage, kinddefaults.Image)
 	if p.eng.Missing(ctx, image) != nil && !engine.RegistryAnswers(ctx) {
 		if p.o.NodeImage != "" {
 			return fmt.Errorf("kind node image %s is not in the %s engine and no image registry answers (%s): load it (docker load -i FILE), or leave --node-image out to use one built here, or use --cluster local", image, p.eng.Binary, engine.RegistryURL)
@@ -99,6 +113,15 @@ func (p *provider) Up(ctx context.Context) error {
 			return fmt.Errorf("kind node image %s cannot be pulled and building one here failed: %w; load an image and pass --node-image, or use --cluster local", kinddefaults.Image, err)
 		}
 	}
+	p.image = image
+	return nil
+}
+
+func (p *provider) Up(ctx context.Context) error {
+	if err := p.Prepare(ctx); err != nil {
+		return err
+	}
+	k, image := p.kind, p.image
 	if err := os.MkdirAll(filepath.Dir(p.o.Kubeconfig), 0o755); err != nil {
 		return fmt.Errorf("failed to create directory for kubeconfig %s: %w", p.o.Kubeconfig, err)
 	}
@@ -141,6 +164,20 @@ func (p *provider) Up(ctx context.Context) error {
 		return fmt.Errorf("failed to create kind cluster %q: %w%s", p.o.Name, err, engineSaid(err))
 	}
 	p.created = true
+	cfg, err := p.RESTConfig()
+	if err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("failed to make a client for kind cluster %q: %w", p.o.Name, err)
+	}
+	// As long as kind may take for the control plane: on a loaded 2-core
+	// machine kube-proxy's start on a node can fail for minutes (runc:
+	// "unable to freeze"), and nothing on that node reaches the Service.
+	if err := waitPodsReachAPIServer(ctx, kube, p.o.ReadyTimeout, p.o.Log.Info); err != nil {
+		return fmt.Errorf("kind cluster %q: %w", p.o.Name, err)
+	}
 	p.o.Log.Info("kind cluster ready", "name", p.o.Name, "elapsed", time.Since(start).Round(time.Second))
 	return nil
 }

@@ -33,6 +33,9 @@ const networkAlias = "opensearch"
 type provider struct {
 	o providers.Options
 	c testcontainers.Container
+	// eng and pullable are what Prepare found.
+	eng      *engine.Engine
+	pullable bool
 }
 
 // New returns the container provider.
@@ -88,31 +91,47 @@ func owner() string {
 	return host + "/" + strconv.Itoa(os.Getpid())
 }
 
-func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
+// Prepare makes sure the image is there: the one asked for, the official
+// one, or one built here when the official one cannot be pulled (cached).
+// The harness prepares every part before any starts, so the readiness wait
+// never runs beside a build (kind's node image takes both cores for
+// minutes); Start prepares when nobody did.
+func (p *provider) Prepare(ctx context.Context) error {
+	if p.eng != nil {
+		return nil
+	}
 	e, err := engine.Detect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("the container OpenSearch provider needs a running container engine: %w; start Docker or use --opensearch local", err)
+		return fmt.Errorf("the container OpenSearch provider needs a running container engine: %w; start Docker or use --opensearch local", err)
 	}
-	removeOrphans(ctx, e, p.o.Log)
-	pullable := engine.RegistryAnswers(ctx)
-	if official := request(p.o).Image; p.o.Image == "" && !pullable && len(e.Missing(ctx, official)) > 0 {
+	p.pullable = engine.RegistryAnswers(ctx)
+	if official := request(p.o).Image; p.o.Image == "" && !p.pullable && len(e.Missing(ctx, official)) > 0 {
 		p.o.Log.Info("the OpenSearch image cannot be pulled (no registry answers): using one built here (cached by content)", "instead of", official)
 		b, err := images.New(ctx, "", p.o.Log)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		home, version, err := distribution.Fetch(ctx, p.o.CacheDir, p.o.Version, p.o.Zip)
 		if err == nil {
 			p.o.Image, err = b.OpenSearch(ctx, home, version)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s cannot be pulled and building one here failed: %w; load an image and pass --opensearch-image", official, err)
+			return fmt.Errorf("%s cannot be pulled and building one here failed: %w; load an image and pass --opensearch-image", official, err)
 		}
 	}
+	p.eng = e
+	return nil
+}
+
+func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
+	if err := p.Prepare(ctx); err != nil {
+		return nil, err
+	}
+	removeOrphans(ctx, p.eng, p.o.Log)
 	// testcontainers' reaper is an image too; ConfigureProcess turns it
 	// off, and what a killed run leaves is removed by the next
 	// (removeOrphans).
-	if !pullable && !testcontainers.ReadConfig().Config.RyukDisabled {
+	if !p.pullable && !testcontainers.ReadConfig().Config.RyukDisabled {
 		return nil, fmt.Errorf("testcontainers' reaper is on but its image cannot be pulled: no image registry answers (%s); set %s=true", engine.RegistryURL, ryukDisabled)
 	}
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
