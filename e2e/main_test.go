@@ -131,8 +131,10 @@ func loadScenario() (*scenario.Scenario, error) {
 		if err := derived.Override(*checksFile); err != nil {
 			return nil, err
 		}
+		exporterSet := false
+		flag.Visit(func(f *flag.Flag) { exporterSet = exporterSet || f.Name == "exporter" })
+		flags.InstallsPagesChart(derived.Story.Helm, exporterSet)
 		derived.RunsExporter(flags.Exporter)
-		flags.InstallsPagesChart(derived.Story.Helm)
 		dir, err := os.MkdirTemp("", "eventcheck-page-")
 		if err != nil {
 			return nil, err

@@ -391,13 +391,18 @@ func (f *Env) OptionsFor(log *slog.Logger, s *scenario.Scenario) (harness.Option
 	return o, nil
 }
 
-// InstallsPagesChart makes a page's helm install the helm backend's,
-// where --exporter helm runs it: the page's chart, version, release and
-// namespace unless a flag says otherwise (--exporter-chart for a chart
-// this machine can reach, as an air-gapped run needs). The values and the
-// page's --set lines come with the page's plan; the environment's
-// endpoint and credentials replace what the page sets from $OPENSEARCH_*.
-func (f *Env) InstallsPagesChart(h *page.HelmInstall) {
+// InstallsPagesChart makes a page's helm install the helm backend's: by
+// default (exporterSet false) where the cluster named runs containers
+// (kind, kubeconfig), and wherever --exporter helm says so. The page's
+// chart, version, release and namespace are used unless a flag says
+// otherwise (--exporter-chart for a chart this machine can reach, as an
+// air-gapped run needs). The values and the page's --set lines come with
+// the page's plan; the environment's endpoint and credentials replace
+// what the page sets from $OPENSEARCH_*.
+func (f *Env) InstallsPagesChart(h *page.HelmInstall, exporterSet bool) {
+	if h != nil && !exporterSet && (f.Cluster.Cluster == cluster.Kind || f.Cluster.Cluster == cluster.Kubeconfig) {
+		f.Exporter = exporters.Helm
+	}
 	if h == nil || f.Exporter != exporters.Helm {
 		return
 	}

@@ -77,23 +77,32 @@ func TestPasswordFileIsBounded(t *testing.T) {
 	}
 }
 
-// The page's helm install fills what no flag names, with --exporter helm
+// The page's helm install fills what no flag names, for the helm backend
 // only; a flag's chart keeps the flag's version.
 func TestInstallsPagesChart(t *testing.T) {
 	h := &page.HelmInstall{Release: "events-to-opensearch", Chart: "oci://registry-1.docker.io/bitnamicharts/kubernetes-event-exporter", Namespace: "opensearch-exporter", Version: "3.6.4"}
 	f := Env{Exporter: "builtin"}
-	f.InstallsPagesChart(h)
+	f.InstallsPagesChart(h, true)
 	if f.ExporterChart != "" || f.ExporterRelease != "" {
 		t.Fatalf("builtin took the page's chart: %+v", f)
 	}
 	f = Env{Exporter: "helm"}
-	f.InstallsPagesChart(h)
+	f.InstallsPagesChart(h, true)
 	if f.ExporterChart != h.Chart || f.ExporterChartVersion != "3.6.4" || f.ExporterRelease != h.Release || f.ExporterNS != h.Namespace {
 		t.Fatalf("helm: %+v", f)
 	}
 	f = Env{Exporter: "helm", ExporterChart: "fixtures/charts/x", ExporterRelease: "mine"}
-	f.InstallsPagesChart(h)
+	f.InstallsPagesChart(h, true)
 	if f.ExporterChart != "fixtures/charts/x" || f.ExporterChartVersion != "" || f.ExporterRelease != "mine" || f.ExporterNS != h.Namespace {
 		t.Fatalf("flags first: %+v", f)
+	}
+	// Where the cluster runs containers the page's chart is the default;
+	// the local cluster's nodes run none.
+	for cl, want := range map[string]string{"kind": "helm", "kubeconfig": "helm", "local": "builtin", "auto": "builtin"} {
+		f = Env{Cluster: Cluster{Cluster: cl}, Exporter: "builtin"}
+		f.InstallsPagesChart(h, false)
+		if f.Exporter != want {
+			t.Errorf("--cluster %s: exporter %s, want %s", cl, f.Exporter, want)
+		}
 	}
 }

@@ -33,8 +33,10 @@ type options struct {
 	dashboards string
 	checks     string
 	plan       bool
-	strict     bool
-	timeout    time.Duration
+	// exporterSet: --exporter was given, so the page does not choose it.
+	exporterSet bool
+	strict      bool
+	timeout     time.Duration
 }
 
 // Command returns `eventcheck page`.
@@ -60,6 +62,7 @@ could not be brought up; 130 interrupted.
   eventcheck page --plan PAGE.md --manifests manifests    # print the derived checks.yaml, run nothing`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, pages []string) error {
+			o.exporterSet = cmd.Flags().Changed("exporter")
 			return o.run(cmd.Context(), cmd.OutOrStdout(), log, pages)
 		},
 	}
@@ -97,8 +100,8 @@ func (o *options) run(parent context.Context, out io.Writer, log *slog.Logger, p
 		_, err := out.Write(d.Checks)
 		return err
 	}
+	o.env.InstallsPagesChart(d.Story.Helm, o.exporterSet)
 	d.RunsExporter(o.env.Exporter)
-	o.env.InstallsPagesChart(d.Story.Helm)
 	for _, u := range d.Unknown {
 		fmt.Fprintf(out, "%s:%d: warning: %s: %s; the page's exporter ignores it, and so does this run\n", d.Story.Helm.Values[0], u.Line, u.Path, u.Message)
 	}
