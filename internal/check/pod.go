@@ -1,6 +1,7 @@
 package check
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -89,7 +90,7 @@ func PodState(p *corev1.Pod) (ready, status string) {
 		case c.State.Terminated != nil && c.State.Terminated.ExitCode == 0:
 			continue
 		case c.State.Terminated != nil:
-			status = "Init:" + cmpReason(c.State.Terminated.Reason, fmt.Sprintf("ExitCode:%d", c.State.Terminated.ExitCode))
+			status = "Init:" + cmp.Or(c.State.Terminated.Reason, fmt.Sprintf("ExitCode:%d", c.State.Terminated.ExitCode))
 		case c.State.Waiting != nil && c.State.Waiting.Reason != "" && c.State.Waiting.Reason != "PodInitializing":
 			status = "Init:" + c.State.Waiting.Reason
 		default:
@@ -113,7 +114,7 @@ func PodState(p *corev1.Pod) (ready, status string) {
 		case c.State.Waiting != nil && c.State.Waiting.Reason != "":
 			status = c.State.Waiting.Reason
 		case c.State.Terminated != nil:
-			status = cmpReason(c.State.Terminated.Reason, fmt.Sprintf("ExitCode:%d", c.State.Terminated.ExitCode))
+			status = cmp.Or(c.State.Terminated.Reason, fmt.Sprintf("ExitCode:%d", c.State.Terminated.ExitCode))
 		}
 	}
 	if status == "Completed" && running {
@@ -123,11 +124,4 @@ func PodState(p *corev1.Pod) (ready, status string) {
 		status = "Terminating"
 	}
 	return fmt.Sprintf("%d/%d", n, len(p.Spec.Containers)), status
-}
-
-func cmpReason(reason, otherwise string) string {
-	if reason != "" {
-		return reason
-	}
-	return otherwise
 }
