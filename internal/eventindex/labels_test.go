@@ -86,3 +86,32 @@ func TestConflictingLabelKeysIndexWithAndWithoutDeDot(t *testing.T) {
 		})
 	}
 }
+
+// ByUID asks for up to 100 documents per UID: for more than 100 UIDs that
+// was over OpenSearch's result window, and every such search was refused.
+func TestByUIDFindsEveryDocumentOfManyUIDs(t *testing.T) {
+	needServer(t)
+	ctx := context.Background()
+	index := Index + "-byuid"
+	t.Cleanup(func() {
+		_, _ = client.Indices.Delete(ctx, opensearchapi.IndicesDeleteReq{Indices: []string{index}})
+	})
+	var bulk bytes.Buffer
+	var uids []string
+	for i := range 150 {
+		uid := fmt.Sprintf("byuid-%d", i)
+		uids = append(uids, uid)
+		fmt.Fprintf(&bulk, `{"index":{"_index":%q,"_id":%q}}`+"\n"+`{"metadata":{"uid":%q}}`+"\n", index, uid, uid)
+	}
+	if _, err := client.Bulk(ctx, opensearchapi.BulkReq{Body: &bulk, Params: opensearchapi.BulkParams{Refresh: "true"}}); err != nil {
+		t.Fatal(err)
+	}
+	s := &Searcher{Client: client, Index: index}
+	docs, err := s.ByUID(ctx, uids...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != len(uids) {
+		t.Errorf("%d documents for %d UIDs, want one each", len(docs), len(uids))
+	}
+}

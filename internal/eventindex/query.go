@@ -439,7 +439,12 @@ func (s *Searcher) CountByUID(ctx context.Context, uids []string) (map[string]in
 	return out, nil
 }
 
-// ByUID returns the documents of the given event UIDs.
+// maxResultWindow is OpenSearch's default index.max_result_window: a
+// search asking for more results is refused.
+const maxResultWindow = 10000
+
+// ByUID returns the documents of the given event UIDs (up to 100 each,
+// and at most maxResultWindow in all).
 func (s *Searcher) ByUID(ctx context.Context, uids ...string) ([]Doc, error) {
-	return s.Search(ctx, Query{}.And(map[string]any{"terms": map[string]any{UIDField: uids}}), 100*len(uids))
+	return s.Search(ctx, Query{}.And(map[string]any{"terms": map[string]any{UIDField: uids}}), min(100*len(uids), maxResultWindow))
 }
