@@ -3,7 +3,7 @@
 GO ?= go
 EVENTCHECK = $(GO) run ./cmd/eventcheck
 
-.PHONY: run test test-kind soak-kind unit e2e bench drills lint deps engine engine-down localcluster clean
+.PHONY: run test test-kind soak-kind unit e2e bench profile drills lint deps engine engine-down localcluster clean
 
 ## run: the main job: the whole workshop story on the default environment
 ## (kind + container with a container engine, else local + local)
@@ -44,6 +44,11 @@ unit:
 e2e: localcluster
 	$(GO) test -count=1 -v ./e2e/ -args --junit $(CURDIR)/artifacts/e2e/junit.xml --json $(CURDIR)/artifacts/e2e/report.json \
 		--report $(CURDIR)/artifacts/e2e/report.html --artifacts $(CURDIR)/artifacts/e2e $(E2E_ARGS)
+
+## profile: the exporter's CPU and heap profiles under its benchmarks' load, with their tops
+profile: localcluster
+	$(GO) test -run '^$$' -bench 'EventToSearchable|RSS|SideBySide' -benchtime 1x -timeout 30m ./exporter/ -args -profiles $(CURDIR)/artifacts/profiles
+	@for p in artifacts/profiles/*.pprof; do echo "== $$p"; $(GO) tool pprof -top -nodecount 25 $$p 2>/dev/null | sed -n '1,32p'; done
 
 ## bench: speed and memory figures (printed, never asserted)
 bench: localcluster

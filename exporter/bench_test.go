@@ -3,10 +3,9 @@ package exporter_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,13 +15,13 @@ import (
 	"time"
 
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
-	"k8s.io/apimachinery/pkg/util/wait"
+	corev1 "k8s.io/api/core/v1"
+	k8swait "k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/eventcheck/eventcheck/exporter/document"
 	"github.com/eventcheck/eventcheck/exporter/metrics"
 	"github.com/eventcheck/eventcheck/exporter/osclient"
 	"github.com/eventcheck/eventcheck/exporter/sink"
-	"github.com/eventcheck/eventcheck/internal/eventindex"
 	"github.com/eventcheck/eventcheck/internal/procstat"
 )
 
@@ -85,78 +84,194 @@ func BenchmarkThroughput(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// BenchmarkEventToSearchable measures from creating an event in the API to
-// its document being found by a search, with the default 1 s refresh.
-// Target: p99 ≤ 1.2 s.
+// latencyRate and latencyEvents: the stream BenchmarkEventToSearchable
+// measures, steady at 100 events/s for 10 s (a p99 of 1,000 samples).
+const (
+	latencyRate   = 100
+	latencyEvents = 1000
+)
+
+// BenchmarkEventToSearchable measures, for each of 1,000 events created at
+// a steady 100 events/s, the time from its create call to its document
+// being found by a search, with the index's default 1 s refresh (never
+// forced). The exporter is the binary, with enrichment on, as the
+// workshop runs it. Beside it, a realtime get by ID (which needs no
+// refresh) tells when each document was indexed: the exporter's share,
+// with the API's. Target (2 cores): p99 ≤ 1.1 s to searchable; the
+// refresh alone is up to 1 s.
 func BenchmarkEventToSearchable(b *testing.B) {
 	if env.kube == nil {
 		b.Skip("needs the local environment")
 	}
-	waitReady(b, runExporter(b, exporterConfig(b)), true)
+	const index = "eks-kubernetes-events"
+	_, addr := startExporterProcess(b, fmt.Sprintf(`clusterName: eventcheck-bench
+route: {routes: [{match: [{receiver: os}]}]}
+receivers: [{name: os, opensearch: {hosts: [%q], index: %s, useEventID: true}}]
+`, env.osURL, index))
 	ctx := context.Background()
-	var lat []time.Duration
+	var searchable, indexed []time.Duration
+	var refreshGap time.Duration
 	for b.Loop() {
 		ns := fmt.Sprintf("bench-latency-%d", time.Now().UnixNano())
 		namespace(b, ns)
-		const n = 100
-		created := make([]time.Time, n)
-		seen := make([]time.Time, n)
-		done := make(chan struct{})
-		go func() { // poll searches, as a dashboard would
-			defer close(done)
-			found := 0
-			for found < n {
-				docs, err := env.search.Search(ctx, eventindex.Query{}.And(eventindex.Term("metadata.namespace", ns)), 1000)
-				if err == nil {
-					now := time.Now()
-					for _, d := range docs {
-						i, _ := strconv.Atoi(strings.TrimPrefix(d.Event.Message, "event "))
-						if seen[i].IsZero() {
-							seen[i] = now
-							found++
-						}
-					}
-				}
-				time.Sleep(20 * time.Millisecond)
+		// Steady state: the index exists (its creation, on the first
+		// document, takes about a second) before the clock starts.
+		if _, err := postEvent(ctx, ns, "warm-up", "WarmUp", 0, corev1.ObjectReference{Name: "warm-up"}); err != nil {
+			b.Fatal(err)
+		}
+		waitSearchable(b, ns, 1, time.Minute)
+		created := make([]time.Time, latencyEvents)
+		uids := make([]string, latencyEvents)
+		var mu sync.Mutex // guards uids
+		stop := make(chan struct{})
+		var pollers sync.WaitGroup
+		// Search as a dashboard would, for the events not seen yet.
+		seen := pollFirstSeen(&pollers, stop, &mu, uids, func(unseen []string) ([]string, error) {
+			docs, err := env.search.ByUID(ctx, unseen...)
+			found := make([]string, len(docs))
+			for i, d := range docs {
+				found[i] = d.Event.Metadata.UID
 			}
-		}()
-		for i := range n {
-			created[i] = time.Now()
-			if _, err := createEvent(ctx, ns, i); err != nil {
+			return found, err
+		})
+		written := pollFirstSeen(&pollers, stop, &mu, uids, func(unseen []string) ([]string, error) {
+			return realtimeGet(ctx, index, unseen)
+		})
+		wait := profileCPU(b, addr, "latency", latencyEvents/latencyRate*time.Second)
+		tick := time.NewTicker(time.Second / latencyRate)
+		for i := range latencyEvents {
+			<-tick.C
+			t := time.Now()
+			ev, err := createEvent(ctx, ns, i)
+			if err != nil {
 				b.Fatal(err)
 			}
-			time.Sleep(20 * time.Millisecond) // a steady stream, not one burst
+			mu.Lock()
+			created[i], uids[i] = t, string(ev.UID)
+			mu.Unlock()
 		}
-		<-done
-		for i := range n {
-			lat = append(lat, seen[i].Sub(created[i]))
+		tick.Stop()
+		wait()
+		if err := k8swait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+			return seen.len() == latencyEvents && written.len() == latencyEvents, nil
+		}); err != nil {
+			b.Fatalf("%d of %d events searchable (%d indexed) a minute after the last", seen.len(), latencyEvents, written.len())
+		}
+		close(stop)
+		pollers.Wait()
+		// Documents become searchable together, at each refresh: the
+		// longest gap between two such moments is the refresh's own
+		// worst cycle, which no exporter can shorten.
+		var moments []time.Time
+		for _, t := range seen.at {
+			moments = append(moments, t)
+		}
+		slices.SortFunc(moments, time.Time.Compare)
+		moments = slices.Compact(moments)
+		for i := 1; i < len(moments); i++ {
+			refreshGap = max(refreshGap, moments[i].Sub(moments[i-1]))
+		}
+		for i := range latencyEvents {
+			searchable = append(searchable, seen.at[uids[i]].Sub(created[i]))
+			indexed = append(indexed, written.at[uids[i]].Sub(created[i]))
 		}
 	}
-	slices.Sort(lat)
-	b.ReportMetric(lat[len(lat)/2].Seconds(), "p50-s")
-	b.ReportMetric(lat[len(lat)*99/100].Seconds(), "p99-s")
+	slices.Sort(searchable)
+	slices.Sort(indexed)
+	p := func(lat []time.Duration, q int) float64 { return lat[len(lat)*q/100].Seconds() }
+	b.ReportMetric(p(searchable, 50), "p50-s")
+	b.ReportMetric(p(searchable, 99), "p99-s")
+	b.ReportMetric(searchable[len(searchable)-1].Seconds(), "max-s")
+	b.ReportMetric(p(indexed, 50), "indexed-p50-s")
+	b.ReportMetric(p(indexed, 99), "indexed-p99-s")
+	b.ReportMetric(refreshGap.Seconds(), "refresh-gap-max-s")
 	b.ReportMetric(0, "ns/op")
 }
 
-// BenchmarkRSS drives events as fast as the local API takes them (target
-// 1,000/s) through the exporter process, then keeps a stream going during a
-// 60 s OpenSearch outage, sampling the exporter's resident memory.
-// Target: ≤ 64 MiB, flat apart from pending events.
+// firstSeen is when each UID was first found.
+type firstSeen struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (f *firstSeen) len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.at)
+}
+
+// pollFirstSeen asks find, every 20 ms until stop, about the UIDs (of
+// uids, guarded by mu) not found yet, and records when each was first
+// found: the time find answered.
+func pollFirstSeen(wg *sync.WaitGroup, stop <-chan struct{}, mu *sync.Mutex, uids []string, find func(unseen []string) ([]string, error)) *firstSeen {
+	f := &firstSeen{at: map[string]time.Time{}}
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			var unseen []string
+			mu.Lock()
+			f.mu.Lock()
+			for _, uid := range uids {
+				if _, ok := f.at[uid]; uid != "" && !ok {
+					unseen = append(unseen, uid)
+				}
+			}
+			f.mu.Unlock()
+			mu.Unlock()
+			if len(unseen) == 0 {
+				continue
+			}
+			found, err := find(unseen)
+			now := time.Now()
+			if err != nil {
+				continue
+			}
+			f.mu.Lock()
+			for _, uid := range found {
+				if _, ok := f.at[uid]; !ok {
+					f.at[uid] = now
+				}
+			}
+			f.mu.Unlock()
+		}
+	})
+	return f
+}
+
+// realtimeGet is which of the IDs OpenSearch has indexed: a get by ID
+// reads the newest version whether or not a refresh has made it
+// searchable.
+func realtimeGet(ctx context.Context, index string, ids []string) ([]string, error) {
+	body, _ := json.Marshal(map[string]any{"ids": ids})
+	resp, err := env.search.Client.MGet(ctx, opensearchapi.MGetReq{Index: index, Body: bytes.NewReader(body),
+		Params: opensearchapi.MGetParams{SourceExcludes: []string{"*"}}})
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	for _, d := range resp.Docs {
+		if d.Found {
+			found = append(found, d.ID)
+		}
+	}
+	return found, nil
+}
+
+// BenchmarkRSS keeps 500 events/s going for 30 s through the exporter
+// process, then 20 events/s during a 60 s OpenSearch outage, sampling the
+// exporter's resident memory every 100 ms, and ends when every event is
+// indexed. Target (2 cores): peak ≤ 60 MiB in both phases.
 func BenchmarkRSS(b *testing.B) {
 	if env.kube == nil {
 		b.Skip("needs the local environment")
 	}
-	cfgPath := filepath.Join(b.TempDir(), "config.yaml")
-	_ = os.WriteFile(cfgPath, []byte(fmt.Sprintf("route: {routes: [{match: [{receiver: os}]}]}\nreceivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]\n", env.osURL)), 0o644)
-	port, _ := freePort()
-	cmd := exec.Command(env.exporter, "-conf", cfgPath, "-kubeconfig", env.saFile, "-metrics-address", fmt.Sprintf("127.0.0.1:%d", port))
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd, addr := startExporterProcess(b, fmt.Sprintf("route: {routes: [{match: [{receiver: os}]}]}\nreceivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]\n", env.osURL))
 	ctx := context.Background()
-	var peak, beforeOutage, afterOutage float64
-	var rate float64
+	var idle, hot, outage, rate, pendingAtEnd float64
 	for b.Loop() {
 		ns := fmt.Sprintf("bench-rss-%d", time.Now().UnixNano())
 		namespace(b, ns)
@@ -176,37 +291,38 @@ func BenchmarkRSS(b *testing.B) {
 			}
 			wg.Wait()
 		}
-		sample := func(d time.Duration) float64 {
-			var m float64
-			for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
-				m = max(m, procstat.MiB(procstat.RSS(cmd.Process.Pid)))
-			}
-			return m
-		}
+		idle = procstat.MiB(procstat.RSS(cmd.Process.Pid))
 		start := time.Now()
-		var hot float64
-		done := make(chan struct{})
-		go func() { hot = sample(20 * time.Second); close(done) }()
-		drive(20*time.Second, 1000)
-		<-done
+		peak := samplePeakRSS(cmd.Process.Pid)
+		wait := profileCPU(b, addr, "rss-500", 30*time.Second)
+		drive(30*time.Second, 500)
 		rate = float64(sent.Load()) / time.Since(start).Seconds()
-		peak = max(peak, hot)
-		beforeOutage = procstat.MiB(procstat.RSS(cmd.Process.Pid))
+		hot = max(hot, peak())
+		wait()
+
 		_ = env.server.Stop(ctx)
-		sampled := make(chan struct{})
-		go func() { afterOutage = sample(60 * time.Second); close(sampled) }()
+		peak = samplePeakRSS(cmd.Process.Pid)
 		drive(60*time.Second, 20)
-		<-sampled
-		_, _ = env.server.Start(ctx)
-		_ = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(context.Context) (bool, error) {
+		outage = max(outage, peak())
+		pendingAtEnd = scrapeSum(b, "http://"+addr+"/metrics", "events_exporter_pending_documents")
+		if err := fetchProfileIf("http://"+addr+"/debug/pprof/heap?gc=1", "rss-outage-heap.pprof"); err != nil {
+			b.Error(err)
+		}
+		if _, err := env.server.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := k8swait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(context.Context) (bool, error) {
 			docs, _ := indexed(b, ns)
 			return docs >= sent.Load(), nil
-		})
+		}); err != nil {
+			b.Fatalf("%d events sent, not all indexed 2 minutes after OpenSearch came back", sent.Load())
+		}
 	}
 	b.ReportMetric(rate, "events/s")
-	b.ReportMetric(peak, "MiB-rss-peak")
-	b.ReportMetric(beforeOutage, "MiB-rss-before-outage")
-	b.ReportMetric(afterOutage, "MiB-rss-max-during-60s-outage")
+	b.ReportMetric(idle, "MiB-rss-idle")
+	b.ReportMetric(hot, "MiB-rss-peak-at-500/s")
+	b.ReportMetric(outage, "MiB-rss-peak-during-60s-outage")
+	b.ReportMetric(pendingAtEnd, "pending-at-outage-end")
 	b.ReportMetric(0, "ns/op")
 }
 

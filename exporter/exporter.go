@@ -4,9 +4,11 @@
 // leave empty, loses nothing while OpenSearch is away, doubles nothing on
 // restart, and says when it is not ready.
 //
-// The pipeline is client-go's: an informer whose handlers only enqueue
-// keys, workers that read the latest state from the informer's store,
-// route and enrich it, and hand the document to one sink per receiver.
+// The pipeline is client-go's reflector feeding a work queue: the watch
+// hands each new version of an event to a store that keeps only what is
+// not exported yet (and every event's resourceVersion), workers take the
+// newest version of an event, route and enrich it, and hand the document
+// to one sink per receiver.
 package exporter
 
 import (
@@ -17,18 +19,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
@@ -57,6 +57,7 @@ type options struct {
 	listener net.Listener
 	identity string
 	ownNS    string
+	profile  bool
 }
 
 // WithLogger sets the logger.
@@ -73,6 +74,12 @@ func WithListener(l net.Listener) Option { return func(o *options) { o.listener 
 // service account's): the lease lives there unless
 // leaderElection.namespace says otherwise.
 func WithNamespace(ns string) Option { return func(o *options) { o.ownNS = ns } }
+
+// WithProfiling serves Go's profiles under /debug/pprof/ beside
+// /metrics, as Kubernetes components do with --profiling. Off by default:
+// a profile shows what the process holds, and the metrics port is often
+// reachable by more than its operator.
+func WithProfiling(on bool) Option { return func(o *options) { o.profile = on } }
 
 // WithIdentity names this replica for leader election (default: hostname).
 func WithIdentity(id string) Option { return func(o *options) { o.identity = id } }
@@ -93,12 +100,11 @@ type exporter struct {
 	// updatable: every receiver writes under the event's UID, so an
 	// event can be exported before its lookup lands and updated after.
 	updatable bool
-	lister    corelisters.EventLister
+	events    *events
 	// queue is a plain queue: an export fails only for good (a document
 	// that cannot be built) or on shutdown, so there is nothing to retry
 	// through a rate limiter; OpenSearch's retries live in the sink.
 	queue  workqueue.TypedInterface[string]
-	synced func() bool
 	maxAge time.Duration
 	// standby is true while another replica holds the lease: this one
 	// watches nothing, and is ready when it could take over.
@@ -131,17 +137,14 @@ func Run(ctx context.Context, cfg *config.Config, restConfig *rest.Config, opts 
 		wg.Go(func() { x.enrich.Run(ctx) })
 	}
 
-	factory, inf, err := x.watchEvents(client)
-	if err != nil {
-		return err
-	}
+	reflector := x.watchEvents(client)
 	srv, err := x.serve(o, cfg.MetricsAddress)
 	if err != nil {
 		return err
 	}
 	defer srv.Shutdown(context.Background())
 
-	run := func(ctx context.Context) { x.process(ctx, factory, inf) }
+	run := func(ctx context.Context) { x.process(ctx, reflector) }
 	if !cfg.LeaderElection.Enabled {
 		run(ctx)
 		return nil
@@ -178,6 +181,10 @@ func kubeClients(cfg *config.Config, restConfig *rest.Config) (*kubernetes.Clien
 	protoConfig := rest.CopyConfig(restConfig)
 	protoConfig.ContentType = "application/vnd.kubernetes.protobuf"
 	protoConfig.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	// Uncompressed: the exporter runs beside its API server, where
+	// gzip costs both ends CPU (a twentieth of ours under load, to
+	// inflate the watch) and saves nothing worth it.
+	protoConfig.DisableCompression = true
 	client, err := kubernetes.NewForConfig(protoConfig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to create Kubernetes client: %w", err)
@@ -229,41 +236,27 @@ func (x *exporter) startReceivers(ctx context.Context, wg *sync.WaitGroup, o opt
 	return nil
 }
 
-// watchEvents sets up, without starting, the informer whose handlers only
-// enqueue keys; a failed watch is counted and logged, and client-go
-// retries it.
-func (x *exporter) watchEvents(client kubernetes.Interface) (informers.SharedInformerFactory, cache.SharedIndexInformer, error) {
-	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(x.cfg.Namespace))
-	informer := factory.Core().V1().Events()
-	x.lister = informer.Lister()
-	inf := informer.Informer()
-	if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, _ *cache.Reflector, err error) {
-		if ctx.Err() != nil {
-			return // shutting down
-		}
+// watchEvents sets up, without starting, the reflector that feeds the
+// work queue; a failed list or watch is counted and logged, and the
+// reflector retries it with backoff.
+func (x *exporter) watchEvents(client kubernetes.Interface) *cache.Reflector {
+	x.events = newEvents(x.queue, func(ev *corev1.Event) { x.metrics.EventsReceived.WithLabelValues(ev.Type).Inc() })
+	lw := eventsListWatch(client, x.cfg.Namespace, func(err error) {
 		x.metrics.WatchErrors.Inc()
 		x.log.Error("event watch failed; retrying", "err", err)
-	}); err != nil {
-		return nil, nil, err
-	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    x.enqueue,
-		UpdateFunc: func(_, obj any) { x.enqueue(obj) },
-	}); err != nil {
-		return nil, nil, err
-	}
-	x.synced = inf.HasSynced
-	return factory, inf, nil
+	})
+	return cache.NewReflectorWithOptions(lw, &corev1.Event{}, x.events, cache.ReflectorOptions{Name: "events"})
 }
 
 // process starts the watch and, once it has synced, the workers; it
 // returns when ctx ends (under leader election: when the lease is lost)
 // and the workers have finished.
-func (x *exporter) process(ctx context.Context, factory informers.SharedInformerFactory, inf cache.SharedIndexInformer) {
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
+func (x *exporter) process(ctx context.Context, r *cache.Reflector) {
+	var watch sync.WaitGroup
+	watch.Go(func() { r.RunWithContext(ctx) })
+	defer watch.Wait()
 	defer x.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), x.events.HasSynced) {
 		return
 	}
 	x.log.Info("event watch synced", "namespace", namespaceOrAll(x.cfg.Namespace))
@@ -307,22 +300,10 @@ func newReceiver(ctx context.Context, cfg *config.Config, r config.Receiver, o o
 		opts: opts,
 		sink: sink.New(sink.Config{
 			Client: client, Where: fmt.Sprint(oc.Hosts), Username: oc.Username,
-			MaxDocs: oc.Bulk.MaxDocs, MaxBytes: oc.Bulk.MaxBytes, FlushInterval: oc.Bulk.FlushInterval,
+			MaxDocs: oc.Bulk.MaxDocs, MaxBytes: oc.Bulk.MaxBytes, FlushInterval: oc.Bulk.FlushInterval, MinInterval: oc.Bulk.MinInterval,
 			MaxPending: oc.Queue.MaxPending, Log: o.log.With("receiver", r.Name), Metrics: o.metrics,
 		}),
 	}, nil
-}
-
-// enqueue only records the key: the worker reads the newest state.
-func (x *exporter) enqueue(obj any) {
-	key, err := cache.MetaNamespaceKeyFunc(obj)
-	if err != nil {
-		return
-	}
-	if ev, ok := obj.(*corev1.Event); ok {
-		x.metrics.EventsReceived.WithLabelValues(ev.Type).Inc()
-	}
-	x.queue.Add(key)
 }
 
 func (x *exporter) processNext(ctx context.Context) bool {
@@ -332,34 +313,25 @@ func (x *exporter) processNext(ctx context.Context) bool {
 	}
 	defer x.queue.Done(key)
 	// On shutdown the event is re-listed and re-sent on restart.
-	if err := x.export(ctx, key); err != nil && ctx.Err() == nil {
+	ev := x.events.take(key)
+	if ev == nil {
+		return true // a worker took its newest version already
+	}
+	if err := x.export(ctx, key, ev); err != nil && ctx.Err() == nil {
 		x.log.Error("event not exported", "event", key, "err", err)
 	}
 	return true
 }
 
-func (x *exporter) export(ctx context.Context, key string) error {
-	ns, name, err := cache.SplitMetaNamespaceKey(key)
-	if err != nil {
-		return err
-	}
-	ev, err := x.lister.Events(ns).Get(name)
-	if apierrors.IsNotFound(err) {
-		return nil // expired before we got to it; its last version was sent
-	}
-	if err != nil {
-		return err
-	}
-	filled := ev.DeepCopy()
-	document.FillTimes(filled)
-	if x.maxAge > 0 && time.Since(filled.LastTimestamp.Time) > x.maxAge {
+func (x *exporter) export(ctx context.Context, key string, ev *corev1.Event) error {
+	if x.maxAge > 0 && time.Since(document.LastTimestamp(ev)) > x.maxAge {
 		x.metrics.EventsSkipped.WithLabelValues("too_old").Inc()
 		return nil
 	}
 	var obj document.Object
 	if x.enrich != nil {
 		var state enrich.State
-		obj, state = x.enrich.Lookup(ev.InvolvedObject, func() { x.queue.Add(key) })
+		obj, state = x.enrich.Lookup(ev.InvolvedObject, func() { x.events.offer(key, ev) })
 		// The worker never waits on a lookup: the event comes back when
 		// it lands or its wait ends. A receiver whose documents cannot be
 		// updated in place (useEventID: false) waits for the answer.
@@ -397,6 +369,13 @@ func (x *exporter) serve(o options, addr string) (*http.Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(x.metrics.Registry, promhttp.HandlerOpts{}))
+	if o.profile {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := x.ready(); err != nil {
@@ -417,7 +396,7 @@ func (x *exporter) serve(o options, addr string) (*http.Server, error) {
 // ready gives every reason at once: the watch and each receiver.
 func (x *exporter) ready() error {
 	var errs []error
-	if !x.standby.Load() && (x.synced == nil || !x.synced()) {
+	if !x.standby.Load() && (x.events == nil || !x.events.HasSynced()) {
 		errs = append(errs, errors.New("event watch not synced yet"))
 	}
 	for name, r := range x.receivers {

@@ -26,6 +26,7 @@ func main() {
 	configPath := flag.String("conf", "/data/config.yaml", "exporter configuration (or a Helm values file with a config: block)")
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig to use outside the cluster (default: in-cluster)")
 	metricsAddr := flag.String("metrics-address", "", "override the address of /metrics, /healthz and /readyz")
+	profiling := flag.Bool("profiling", false, "serve Go profiles under /debug/pprof/ on the metrics address")
 	check := flag.Bool("check", false, "validate the configuration and exit")
 	flag.Parse()
 
@@ -50,7 +51,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log.Info("events exporter starting", "namespace", cfg.Namespace, "receivers", len(cfg.Receivers), "metrics", cfg.MetricsAddress)
-	if err := exporter.Run(ctx, cfg, restConfig, exporter.WithLogger(log), exporter.WithNamespace(namespace)); err != nil {
+	if err := exporter.Run(ctx, cfg, restConfig, exporter.WithLogger(log), exporter.WithNamespace(namespace), exporter.WithProfiling(*profiling)); err != nil {
 		log.Error("events exporter failed", "err", err)
 		os.Exit(1)
 	}

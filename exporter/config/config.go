@@ -104,6 +104,9 @@ type Bulk struct {
 	MaxDocs       int           `yaml:"maxDocs"`
 	MaxBytes      int           `yaml:"maxBytes"`
 	FlushInterval time.Duration `yaml:"flushInterval"`
+	// MinInterval spaces the requests of a stream of documents (see
+	// sink.Config.MinInterval).
+	MinInterval time.Duration `yaml:"minInterval"`
 }
 
 // Queue bounds what waits for OpenSearch.
@@ -139,6 +142,7 @@ const (
 	DefaultMaxEventAgeSeconds = 3600
 	DefaultFlushInterval      = 250 * time.Millisecond
 	DefaultMaxDocs            = 500
+	DefaultMinInterval        = 20 * time.Millisecond
 	DefaultMaxBytes           = 5 << 20
 	DefaultMaxPending         = 100000
 )
@@ -184,6 +188,9 @@ func (c *Config) SetDefaults() {
 			}
 			if oc.Bulk.FlushInterval == 0 {
 				oc.Bulk.FlushInterval = DefaultFlushInterval
+			}
+			if oc.Bulk.MinInterval == 0 {
+				oc.Bulk.MinInterval = DefaultMinInterval
 			}
 			if oc.Bulk.MaxDocs == 0 {
 				oc.Bulk.MaxDocs = DefaultMaxDocs

@@ -298,3 +298,23 @@ func TestTypeErrorsDoNotQuoteTheValue(t *testing.T) {
 		}
 	}
 }
+
+// bulk.minInterval defaults to DefaultMinInterval and may not outlast
+// flushInterval, the bound every document's wait keeps.
+func TestBulkMinInterval(t *testing.T) {
+	recv := func(bulk string) string {
+		return "receivers:\n  - name: x\n    opensearch: {hosts: [\"http://h:9200\"], index: i" + bulk + "}\n"
+	}
+	cfg, err := Parse([]byte(recv("")), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Receivers[0].OpenSearch.Bulk.MinInterval; got != DefaultMinInterval {
+		t.Errorf("default minInterval %s, want %s", got, DefaultMinInterval)
+	}
+	_, err = Parse([]byte(recv(", bulk: {flushInterval: 100ms, minInterval: 200ms}")), noEnv)
+	var ps Problems
+	if !errors.As(err, &ps) || len(ps) != 1 || ps[0].Path != "receivers[0].opensearch.bulk.minInterval" || !strings.Contains(ps[0].Message, "flushInterval") {
+		t.Errorf("minInterval over flushInterval: %v, want one problem at receivers[0].opensearch.bulk.minInterval", err)
+	}
+}

@@ -353,6 +353,9 @@ func (o *OpenSearch) validate(p string) Problems {
 	if o.Bulk.FlushInterval < time.Millisecond || o.Bulk.FlushInterval > time.Minute {
 		add(p+".bulk.flushInterval", "%s: want 1ms to 1m", o.Bulk.FlushInterval)
 	}
+	if o.Bulk.MinInterval < time.Millisecond || o.Bulk.MinInterval > o.Bulk.FlushInterval {
+		add(p+".bulk.minInterval", "%s: want 1ms to flushInterval (%s)", o.Bulk.MinInterval, o.Bulk.FlushInterval)
+	}
 	if o.Queue.MaxPending < 1 {
 		add(p+".queue.maxPending", "%d: must be positive", o.Queue.MaxPending)
 	}

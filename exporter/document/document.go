@@ -32,7 +32,7 @@ type InvolvedObject struct {
 // Body is the document: the event's fields at the top level, with the
 // involved object enriched (the outer field shadows the event's own).
 type Body struct {
-	corev1.Event
+	*corev1.Event
 	ClusterName    string         `json:"clusterName"`
 	InvolvedObject InvolvedObject `json:"involvedObject"`
 }
@@ -66,7 +66,11 @@ type Document struct {
 // Build maps an event (and what is known of its object) to a document.
 // The event is not modified.
 func Build(ev *corev1.Event, obj Object, o Options) (*Document, error) {
-	e := ev.DeepCopy()
+	// A shallow copy: only top-level fields are set below (and the maps
+	// deDot returns are new), so the caller's event, which may be the
+	// informer's, stays as it was without the cost of a deep copy.
+	e := new(corev1.Event)
+	*e = *ev
 	e.ManagedFields = nil
 	FillTimes(e)
 	if o.DeDot {
@@ -75,7 +79,7 @@ func Build(ev *corev1.Event, obj Object, o Options) (*Document, error) {
 		obj.Labels = deDot(obj.Labels)
 		obj.Annotations = deDot(obj.Annotations)
 	}
-	body := Body{Event: *e, ClusterName: o.ClusterName, InvolvedObject: InvolvedObject{ObjectReference: e.InvolvedObject, Object: obj}}
+	body := Body{Event: e, ClusterName: o.ClusterName, InvolvedObject: InvolvedObject{ObjectReference: e.InvolvedObject, Object: obj}}
 	data, err := json.Marshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("event %s/%s: %w", e.Namespace, e.Name, err)
@@ -95,6 +99,21 @@ func Build(ev *corev1.Event, obj Object, o Options) (*Document, error) {
 	return d, nil
 }
 
+// LastTimestamp is the time FillTimes would give lastTimestamp, without
+// changing the event.
+func LastTimestamp(e *corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
+		return e.Series.LastObservedTime.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	default:
+		return e.CreationTimestamp.Time
+	}
+}
+
 // FillTimes gives events written through events.k8s.io/v1 (the
 // scheduler's, for one) the core/v1 fields a dashboard reads: those events
 // have null firstTimestamp, lastTimestamp and count, and would be
@@ -105,14 +124,7 @@ func Build(ev *corev1.Event, obj Object, o Options) (*Document, error) {
 //	count          ← series.count, else 1
 func FillTimes(e *corev1.Event) {
 	if e.LastTimestamp.IsZero() {
-		switch {
-		case e.Series != nil && !e.Series.LastObservedTime.IsZero():
-			e.LastTimestamp = metav1.NewTime(e.Series.LastObservedTime.Time)
-		case !e.EventTime.IsZero():
-			e.LastTimestamp = metav1.NewTime(e.EventTime.Time)
-		default:
-			e.LastTimestamp = e.CreationTimestamp
-		}
+		e.LastTimestamp = metav1.NewTime(LastTimestamp(e))
 	}
 	if e.FirstTimestamp.IsZero() {
 		if !e.EventTime.IsZero() {

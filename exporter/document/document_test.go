@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/eventcheck/eventcheck/exporter/config"
 )
@@ -141,9 +142,15 @@ func FuzzBuild(f *testing.F) {
 		if json.Unmarshal(data, &i) != nil {
 			return
 		}
+		before := i.Event.DeepCopy()
 		doc, err := Build(&i.Event, i.Object, options())
 		if err != nil {
 			return
+		}
+		// Build copies only shallowly: the event (in the exporter, the
+		// informer's) must come out exactly as it went in.
+		if !apiequality.Semantic.DeepEqual(before, &i.Event) {
+			t.Fatalf("Build modified its input:\nbefore %+v\nafter  %+v", before, &i.Event)
 		}
 		var back map[string]any
 		if err := json.Unmarshal(doc.Body, &back); err != nil {

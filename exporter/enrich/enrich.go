@@ -225,6 +225,11 @@ func (e *Enricher) join(key objectKey, ref corev1.ObjectReference, f *flight, ma
 // Run makes the queued lookups, Concurrency at a time (all through the
 // client's QPS limit), until ctx ends.
 func (e *Enricher) Run(ctx context.Context) {
+	// Discovery is read on the first mapping, which the first event's
+	// worker would otherwise wait for (0.5-1 s on a fresh client, the
+	// whole tail of the first events' latency): read it now, while the
+	// watch syncs.
+	_, _ = e.cfg.Mapper.RESTMapping(schema.GroupKind{Kind: "Pod"}, "v1")
 	var wg sync.WaitGroup
 	for range e.cfg.Concurrency {
 		wg.Go(func() {

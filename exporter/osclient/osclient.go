@@ -71,6 +71,9 @@ func New(ctx context.Context, c Config) (*opensearchapi.Client, error) {
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tlsCfg
+	// Responses uncompressed: bulk responses, cut to each item's status,
+	// are small, and gzip cost both ends CPU on every one of them.
+	transport.DisableCompression = true
 	timeout := c.RequestTimeout
 	if timeout == 0 {
 		timeout = 30 * time.Second

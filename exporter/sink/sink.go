@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opensearch-project/opensearch-go/v4"
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -34,7 +35,13 @@ type Config struct {
 	MaxDocs       int
 	MaxBytes      int
 	FlushInterval time.Duration
-	MaxPending    int
+	// MinInterval is the least time from the start of one bulk request
+	// to the start of the next while documents keep coming: under a
+	// stream, documents gather into fewer, larger requests (OpenSearch
+	// pays a translog sync per request, the exporter a round trip). A
+	// document after a quiet spell, or a full batch, goes at once.
+	MinInterval time.Duration
+	MaxPending  int
 	// Backoff bounds: the first retry waits about MinBackoff, each
 	// further one twice as long, up to MaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
@@ -170,6 +177,7 @@ func (s *Sink) Run(ctx context.Context) {
 		return wait.Backoff{Duration: s.cfg.MinBackoff, Factor: 2, Jitter: 0.5, Steps: math.MaxInt32, Cap: s.cfg.MaxBackoff}
 	}
 	backoff := fresh()
+	var lastSend time.Time
 	s.checkContact(ctx)
 	for {
 		select {
@@ -185,10 +193,19 @@ func (s *Sink) Run(ctx context.Context) {
 			continue
 		}
 		for {
+			if wait := time.Until(lastSend.Add(s.cfg.MinInterval)); wait > 0 && s.Pending() < s.cfg.MaxDocs {
+				select {
+				case <-ctx.Done():
+					s.drain()
+					return
+				case <-time.After(wait):
+				}
+			}
 			batch := s.take()
 			if len(batch) == 0 {
 				break
 			}
+			lastSend = time.Now()
 			if err := s.send(ctx, batch); err != nil {
 				d := backoff.Step()
 				s.cfg.Log.Debug("bulk request failed; backing off", "err", err, "backoff", d)
@@ -279,44 +296,44 @@ func (s *Sink) finish(batch, retry []entry) {
 // to be retried (it has been requeued); per-document failures are handled
 // here.
 func (s *Sink) send(ctx context.Context, batch []entry) error {
-	var body bytes.Buffer
+	size := 0
 	for _, e := range batch {
-		meta := map[string]any{"_index": e.doc.Index}
-		if e.doc.ID != "" {
-			meta["_id"] = e.doc.ID
-		}
-		line, _ := json.Marshal(map[string]any{"index": meta})
+		size += len(e.doc.Body) + len(e.doc.Index) + len(e.doc.ID) + 40
+	}
+	body := bytes.NewBuffer(make([]byte, 0, size))
+	for _, e := range batch {
+		line, _ := json.Marshal(bulkAction{Index: bulkMeta{Index: e.doc.Index, ID: e.doc.ID}})
 		body.Write(line)
 		body.WriteByte('\n')
 		body.Write(e.doc.Body)
 		body.WriteByte('\n')
 	}
-	// Bulk's error also reports per-document failures; which kind it is
-	// comes from the response: none (never reached OpenSearch), an error
-	// status (the whole request), or items to read one by one.
-	br, err := s.cfg.Client.Bulk(ctx, opensearchapi.BulkReq{Body: &body})
-	resp := br.Inspect().Response
+	// Which kind of failure it is comes from the response: none (never
+	// reached OpenSearch), an error status (the whole request), or items
+	// to read one by one. Only each item's status and error are asked
+	// for, and read into a struct of just those: the rest of an item
+	// (index, id, version, shards, sequence number), read into maps, was
+	// most of the exporter's allocations.
+	var br bulkResponse
+	resp, err := s.cfg.Client.Client.Do(ctx, http.MethodPost, opensearchapi.BulkReq{Body: body,
+		Params: opensearchapi.BulkParams{FilterPath: []string{"errors", "items.*.status", "items.*.error"}}}, &br)
 	switch {
 	case resp == nil:
 		return s.retryAll(batch, "error", osclient.Explain(s.cfg.Where, err))
 	case resp.IsError():
 		// 429, 5xx and also 401/403: credentials can be fixed or rotated
 		// while we wait; nothing is dropped for them.
-		return s.retryAll(batch, "retry", osclient.ExplainStatusError(s.cfg.Where, s.cfg.Username, resp.StatusCode, err))
-	case len(br.Items) != len(batch):
+		return s.retryAll(batch, "retry", osclient.ExplainStatusError(s.cfg.Where, s.cfg.Username, resp.StatusCode, opensearch.ParseError(resp)))
+	case err != nil || len(br.Items) != len(batch):
 		return s.retryAll(batch, "error", fmt.Errorf("unreadable bulk response from %s (%v, %d items for %d documents)", s.cfg.Where, err, len(br.Items), len(batch)))
 	}
 	s.setContact(nil)
 	now := time.Now()
 	var retry []entry
 	for i, item := range br.Items {
-		var status int
-		var reason string
-		for _, r := range item {
-			status = r.Status
-			if r.Error != nil {
-				reason = r.Error.Type + ": " + r.Error.Reason
-			}
+		status, reason := item.Index.Status, ""
+		if item.Index.Error != nil {
+			reason = item.Index.Error.Type + ": " + item.Index.Error.Reason
 		}
 		e := batch[i]
 		switch {
@@ -352,6 +369,31 @@ func (s *Sink) retryAll(batch []entry, result string, err error) error {
 	s.cfg.Metrics.Retries.Add(float64(len(batch)))
 	s.finish(batch, batch)
 	return err
+}
+
+// bulkResponse is what send reads of a bulk response: every request's
+// actions are index actions.
+type bulkResponse struct {
+	Errors bool `json:"errors"`
+	Items  []struct {
+		Index struct {
+			Status int `json:"status"`
+			Error  *struct {
+				Type   string `json:"type"`
+				Reason string `json:"reason"`
+			} `json:"error"`
+		} `json:"index"`
+	} `json:"items"`
+}
+
+// bulkAction is a bulk request's action line: {"index":{"_index":…,"_id":…}}.
+type bulkAction struct {
+	Index bulkMeta `json:"index"`
+}
+
+type bulkMeta struct {
+	Index string `json:"_index"`
+	ID    string `json:"_id,omitempty"` // "" lets OpenSearch choose
 }
 
 func signal(ch chan struct{}) {

@@ -302,3 +302,28 @@ func TestBatchesFillWhileARequestIsInFlight(t *testing.T) {
 	_ = s.Put(ctx, doc("alone", 1))
 	waitFor(t, "a lone document", func() bool { d, _, _, _ := f.snapshot(); return d["alone"] != "" })
 }
+
+// A stream of documents, one every millisecond, goes in requests spaced
+// MinInterval apart, not one request per document; a document after a
+// quiet spell is still sent at once.
+func TestMinIntervalGathersAStream(t *testing.T) {
+	f := newFakeBulk()
+	s, _, _ := start(t, f, func(c *Config) { c.FlushInterval = time.Hour; c.MinInterval = 50 * time.Millisecond })
+	ctx := context.Background()
+	started := time.Now()
+	for i := range 200 {
+		_ = s.Put(ctx, doc(fmt.Sprint("stream-", i), 1))
+		time.Sleep(time.Millisecond)
+	}
+	waitFor(t, "every document", func() bool { d, _, _, _ := f.snapshot(); return len(d) == 200 })
+	// At most one request per MinInterval over the stream, and the one
+	// that starts it.
+	_, _, requests, _ := f.snapshot()
+	if most := int(time.Since(started)/(50*time.Millisecond)) + 2; requests > most {
+		t.Errorf("200 documents over %s in %d requests; want at most %d", time.Since(started).Round(time.Millisecond), requests, most)
+	}
+
+	time.Sleep(100 * time.Millisecond) // a quiet spell longer than MinInterval
+	_ = s.Put(ctx, doc("alone", 1))
+	waitFor(t, "a lone document", func() bool { d, _, _, _ := f.snapshot(); return d["alone"] != "" })
+}
