@@ -33,12 +33,16 @@ func newEvents(queue interface{ Add(string) }, seen func(*corev1.Event)) *events
 	return &events{version: map[string]string{}, latest: map[string]*corev1.Event{}, queue: queue, seen: seen}
 }
 
-// Add and Update take a new version of an event.
+// Add and Update take a new version of an event, without its
+// managedFields: no document writes them, and the reflector hands a
+// store's objects over as decoded (its transformer reaches only its own
+// watch-list store).
 func (s *events) Add(obj any) error {
 	ev, ok := obj.(*corev1.Event)
 	if !ok {
 		return nil
 	}
+	ev.ManagedFields = nil
 	key, err := cache.MetaNamespaceKeyFunc(ev)
 	if err != nil {
 		return nil
@@ -93,17 +97,6 @@ func (s *events) Replace(list []any, _ string) error {
 }
 
 func (s *events) Resync() error { return nil }
-
-// Transformer drops what no document writes before anything keeps the
-// event (the reflector applies it to watch-list results too).
-func (s *events) Transformer() cache.TransformFunc {
-	return func(obj any) (any, error) {
-		if m, ok := obj.(metav1.Object); ok {
-			m.SetManagedFields(nil)
-		}
-		return obj, nil
-	}
-}
 
 // HasSynced reports whether the first list is in.
 func (s *events) HasSynced() bool {
