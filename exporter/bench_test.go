@@ -305,9 +305,7 @@ func BenchmarkRSS(b *testing.B) {
 		drive(60*time.Second, 20)
 		outage = max(outage, peak())
 		pendingAtEnd = scrapeSum(b, "http://"+addr+"/metrics", "events_exporter_pending_documents")
-		if err := fetchProfileIf("http://"+addr+"/debug/pprof/heap?gc=1", "rss-outage-heap.pprof"); err != nil {
-			b.Error(err)
-		}
+		saveHeap(b, addr, "rss-outage")
 		if _, err := env.server.Start(ctx); err != nil {
 			b.Fatal(err)
 		}

@@ -43,36 +43,39 @@ func startExporterProcess(b testing.TB, cfg string) (*exec.Cmd, string) {
 
 // profileCPU starts a CPU profile of the exporter at addr lasting d, when
 // -profiles is set; the returned function waits for it and writes it as
-// DIR/name-cpu.pprof, with the heap profile of that moment beside it.
+// DIR/name-cpu.pprof, with the heap of that moment beside it (saveHeap).
 func profileCPU(b testing.TB, addr, name string, d time.Duration) (wait func()) {
 	b.Helper()
 	if *profiles == "" {
 		return func() {}
 	}
-	if err := os.MkdirAll(*profiles, 0o755); err != nil {
-		b.Fatal(err)
-	}
 	done := make(chan error, 1)
 	go func() {
-		done <- fetchProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())), filepath.Join(*profiles, name+"-cpu.pprof"))
+		done <- saveProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())), name+"-cpu.pprof")
 	}()
 	return func() {
 		if err := <-done; err != nil {
 			b.Error(err)
 		}
-		// The runtime's own account (MemStats) beside the profile.
-		if err := fetchProfile("http://"+addr+"/debug/pprof/heap?debug=1", filepath.Join(*profiles, name+"-memstats.txt")); err != nil {
-			b.Error(err)
-		}
-		if err := fetchProfile("http://"+addr+"/debug/pprof/heap?gc=1", filepath.Join(*profiles, name+"-heap.pprof")); err != nil {
-			b.Error(err)
-		}
+		saveHeap(b, addr, name)
 	}
 }
 
-// fetchProfileIf writes the profile at url as DIR/name when -profiles is
-// set.
-func fetchProfileIf(url, name string) error {
+// saveHeap writes, when -profiles is set, the heap profile of the
+// exporter at addr after a GC as DIR/name-heap.pprof, and the runtime's
+// own account (MemStats) as DIR/name-memstats.txt.
+func saveHeap(b testing.TB, addr, name string) {
+	b.Helper()
+	if err := saveProfile("http://"+addr+"/debug/pprof/heap?debug=1", name+"-memstats.txt"); err != nil {
+		b.Error(err)
+	}
+	if err := saveProfile("http://"+addr+"/debug/pprof/heap?gc=1", name+"-heap.pprof"); err != nil {
+		b.Error(err)
+	}
+}
+
+// saveProfile writes what url serves as DIR/name when -profiles is set.
+func saveProfile(url, name string) error {
 	if *profiles == "" {
 		return nil
 	}
