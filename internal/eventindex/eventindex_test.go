@@ -144,6 +144,9 @@ func TestTemplateGivesTheDashboardItsFields(t *testing.T) {
 	if !strings.Contains(string(raw), `"number_of_replicas":"0"`) {
 		t.Errorf("settings %s: want zero replicas", raw)
 	}
+	if !strings.Contains(string(raw), `"merge_on_flush":{"enabled":"false"}`) {
+		t.Errorf("settings %s: want merge-on-flush off (a refresh waits for its merge)", raw)
+	}
 }
 
 func getJSON(t *testing.T, path string, into any) {
