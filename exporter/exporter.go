@@ -185,6 +185,9 @@ func kubeClients(cfg *config.Config, restConfig *rest.Config) (*kubernetes.Clien
 	// gzip costs both ends CPU (a twentieth of ours under load, to
 	// inflate the watch) and saves nothing worth it.
 	protoConfig.DisableCompression = true
+	// Its own connection (a Dial makes client-go build it a transport of
+	// its own), read in gathers: see readGap. Lookups keep theirs.
+	protoConfig.Dial = gatheringDial(readGap)
 	client, err := kubernetes.NewForConfig(protoConfig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to create Kubernetes client: %w", err)
