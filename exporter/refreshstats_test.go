@@ -3,7 +3,9 @@ package exporter_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -82,5 +84,40 @@ func sampleShard(ctx context.Context, index string) (stop func() shardActivity) 
 		mu.Lock()
 		defer mu.Unlock()
 		return a
+	}
+}
+
+// refreshMoments writes one probe document into the index again and
+// again, each time with refresh=wait_for, which OpenSearch answers once a
+// refresh has made the write searchable: the answers are the moments the
+// index's scheduled refreshes ended (within a loopback round trip), and no
+// refresh is forced. The returned function stops it and gives them.
+func refreshMoments(ctx context.Context, index string) (stop func() []time.Time) {
+	ctx, cancel := context.WithCancel(ctx)
+	var ends []time.Time
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPut, env.osURL+"/"+index+"/_doc/eventcheck-refresh-probe?refresh=wait_for",
+				strings.NewReader(`{"metadata":{"namespace":"eventcheck-refresh-probe"}}`))
+			if err != nil {
+				return
+			}
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				continue
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode < 300 {
+				ends = append(ends, time.Now())
+			}
+		}
+	})
+	return func() []time.Time {
+		cancel()
+		wg.Wait()
+		return ends
 	}
 }
