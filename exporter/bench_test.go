@@ -205,6 +205,7 @@ receivers: [{name: os, opensearch: {hosts: [%q], index: %s, useEventID: true}}]
 	b.ReportMetric(p(indexed, 99), "indexed-p99-s")
 	b.ReportMetric(refreshGap.Seconds(), "refresh-gap-max-s")
 	b.ReportMetric(activity.LongestRefresh.Seconds(), "refresh-took-max-s")
+	b.ReportMetric(activity.RefreshTime.Seconds()/float64(max(activity.Refreshes, 1)), "refresh-took-mean-s")
 	b.ReportMetric(float64(activity.Refreshes), "refreshes")
 	b.ReportMetric(float64(activity.Merges), "merges")
 	b.ReportMetric(activity.MergeTime.Seconds(), "merge-s")

@@ -15,6 +15,7 @@ import (
 type shardActivity struct {
 	Refreshes      int           // scheduled (external) refreshes
 	LongestRefresh time.Duration // the slowest of them
+	RefreshTime    time.Duration // all of them
 	Merges         int
 	MergeTime      time.Duration
 }
@@ -70,6 +71,7 @@ func sampleShard(ctx context.Context, index string) (stop func() shardActivity) 
 			mu.Lock()
 			if n := r.External - pr.External; n > 0 {
 				a.Refreshes += n
+				a.RefreshTime += time.Duration(r.TimeMS-pr.TimeMS) * time.Millisecond
 				a.LongestRefresh = max(a.LongestRefresh, time.Duration(r.TimeMS-pr.TimeMS)*time.Millisecond/time.Duration(n))
 			}
 			a.Merges += m.Total - pm.Total
