@@ -316,17 +316,18 @@ func (x *exporter) processNext(ctx context.Context) bool {
 	}
 	defer x.queue.Done(key)
 	// On shutdown the event is re-listed and re-sent on restart.
-	ev := x.events.take(key)
-	if ev == nil {
+	d := x.events.take(key)
+	if d.ev == nil {
 		return true // a worker took its newest version already
 	}
-	if err := x.export(ctx, key, ev); err != nil && ctx.Err() == nil {
+	if err := x.export(ctx, key, d); err != nil && ctx.Err() == nil {
 		x.log.Error("event not exported", "event", key, "err", err)
 	}
 	return true
 }
 
-func (x *exporter) export(ctx context.Context, key string, ev *corev1.Event) error {
+func (x *exporter) export(ctx context.Context, key string, d delivered) error {
+	ev := d.ev
 	if x.maxAge > 0 && time.Since(document.LastTimestamp(ev)) > x.maxAge {
 		x.metrics.EventsSkipped.WithLabelValues("too_old").Inc()
 		return nil
@@ -334,7 +335,7 @@ func (x *exporter) export(ctx context.Context, key string, ev *corev1.Event) err
 	var obj document.Object
 	if x.enrich != nil {
 		var state enrich.State
-		obj, state = x.enrich.Lookup(ev.InvolvedObject, func() { x.events.offer(key, ev) })
+		obj, state = x.enrich.Lookup(ev.InvolvedObject, func() { x.events.offer(key, d) })
 		// The worker never waits on a lookup: the event comes back when
 		// it lands or its wait ends. A receiver whose documents cannot be
 		// updated in place (useEventID: false) waits for the answer.
@@ -353,6 +354,7 @@ func (x *exporter) export(ctx context.Context, key string, ev *corev1.Event) err
 		if err != nil {
 			return err
 		}
+		doc.Delivered = d.at
 		if err := r.sink.Put(ctx, doc); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package exporter
 import (
 	"context"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,16 +22,23 @@ import (
 // goroutines but the work queue's.
 type events struct {
 	mu      sync.Mutex
-	version map[string]string        // key → newest resourceVersion seen
-	latest  map[string]*corev1.Event // key → newest version not yet taken
-	synced  bool                     // the first list is in
+	version map[string]string    // key → newest resourceVersion seen
+	latest  map[string]delivered // key → newest version not yet taken
+	synced  bool                 // the first list is in
 	queue   interface{ Add(string) }
 	// seen counts an event received (by type).
 	seen func(*corev1.Event)
 }
 
+// delivered is a version of an event and when the watch delivered it
+// (the start of the exporter's own latency).
+type delivered struct {
+	ev *corev1.Event
+	at time.Time
+}
+
 func newEvents(queue interface{ Add(string) }, seen func(*corev1.Event)) *events {
-	return &events{version: map[string]string{}, latest: map[string]*corev1.Event{}, queue: queue, seen: seen}
+	return &events{version: map[string]string{}, latest: map[string]delivered{}, queue: queue, seen: seen}
 }
 
 // Add and Update take a new version of an event, without its
@@ -53,7 +61,7 @@ func (s *events) Add(obj any) error {
 		return nil // a relist's copy of a version already taken
 	}
 	s.version[key] = ev.ResourceVersion
-	s.latest[key] = ev
+	s.latest[key] = delivered{ev: ev, at: time.Now()}
 	s.mu.Unlock()
 	s.seen(ev)
 	s.queue.Add(key)
@@ -105,25 +113,25 @@ func (s *events) HasSynced() bool {
 	return s.synced
 }
 
-// take hands the newest version of key to a worker, once.
-func (s *events) take(key string) *corev1.Event {
+// take hands the newest version of key to a worker, once (none: ev nil).
+func (s *events) take(key string) delivered {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ev := s.latest[key]
+	d := s.latest[key]
 	delete(s.latest, key)
-	return ev
+	return d
 }
 
 // offer gives back a version a worker took but did not finish (it waits
 // for its object's lookup), unless a newer one came meanwhile.
-func (s *events) offer(key string, ev *corev1.Event) {
+func (s *events) offer(key string, d delivered) {
 	s.mu.Lock()
-	if v, ok := s.version[key]; ok && v != ev.ResourceVersion {
+	if v, ok := s.version[key]; ok && v != d.ev.ResourceVersion {
 		s.mu.Unlock()
 		return // a newer version is on its way
 	}
 	if _, newer := s.latest[key]; !newer {
-		s.latest[key] = ev
+		s.latest[key] = d
 	}
 	s.mu.Unlock()
 	s.queue.Add(key)

@@ -28,10 +28,10 @@ func TestEventsStoreKeepsOnlyWhatIsNotTakenYet(t *testing.T) {
 		t.Fatalf("after the first list: synced %t, queued %v", s.HasSynced(), queued)
 	}
 	a := s.take("test/a")
-	if a == nil || a.ManagedFields != nil {
-		t.Fatalf("took %+v: want event a without managedFields", a)
+	if a.ev == nil || a.ev.ManagedFields != nil || a.at.IsZero() {
+		t.Fatalf("took %+v: want event a without managedFields, with when it was delivered", a)
 	}
-	if s.take("test/a") != nil {
+	if s.take("test/a").ev != nil {
 		t.Error("the same version taken twice")
 	}
 
@@ -44,23 +44,23 @@ func TestEventsStoreKeepsOnlyWhatIsNotTakenYet(t *testing.T) {
 	if len(queued) != 1 || queued[0] != "test/b" {
 		t.Errorf("relist queued %v, want test/b once (a unchanged, b's new version seen already)", queued)
 	}
-	if b := s.take("test/b"); b == nil || b.ResourceVersion != "2" {
+	if b := s.take("test/b").ev; b == nil || b.ResourceVersion != "2" {
 		t.Errorf("took %+v, want b at version 2", b)
 	}
 
 	// A worker gives back version 1 of a after version 2 arrived: dropped.
 	_ = s.Update(event("a", "2"))
 	s.offer("test/a", a)
-	if got := s.take("test/a"); got == nil || got.ResourceVersion != "2" {
+	if got := s.take("test/a").ev; got == nil || got.ResourceVersion != "2" {
 		t.Errorf("took %+v after an old version was given back, want version 2", got)
 	}
 	// Given back while still the newest: taken again.
 	cur := event("a", "3")
 	_ = s.Update(cur)
-	_ = s.take("test/a")
-	s.offer("test/a", cur)
-	if got := s.take("test/a"); got != cur {
-		t.Errorf("took %+v, want the version given back", got)
+	taken := s.take("test/a")
+	s.offer("test/a", taken)
+	if got := s.take("test/a"); got.ev != cur || got.at != taken.at {
+		t.Errorf("took %+v, want the version given back, with when it was first delivered", got)
 	}
 
 	// A list without b forgets its version: b seen again is new.

@@ -61,6 +61,9 @@ type Document struct {
 	Body []byte
 	// Observed is when the event was last observed (for latency metrics).
 	Observed time.Time
+	// Delivered is when the watch delivered this version, zero when not
+	// from a watch (for the exporter's own latency metric).
+	Delivered time.Time
 }
 
 // Build maps an event (and what is known of its object) to a document.

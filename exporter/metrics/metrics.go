@@ -19,6 +19,7 @@ type Metrics struct {
 	Pending          prometheus.Gauge
 	PendingFull      prometheus.Counter
 	Latency          prometheus.Histogram
+	ExporterLatency  prometheus.Histogram
 	WatchErrors      prometheus.Counter
 	// Lookups of involved objects, by source: cache, get, list.
 	Lookups *prometheus.CounterVec
@@ -62,6 +63,13 @@ func New() *Metrics {
 			Help:    "From the event's last observation to OpenSearch accepting its document.",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 300},
 		}),
+		// lastTimestamp has one-second resolution: the exporter's own
+		// share, milliseconds, needs its own clock.
+		ExporterLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "events_exporter_watch_to_indexed_seconds",
+			Help:    "From the watch delivering an event's version to OpenSearch accepting its document: the exporter's own share, lookups and retries included.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
 		WatchErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "events_exporter_watch_errors_total", Help: "Errors from the event watch.",
 		}),
@@ -73,6 +81,6 @@ func New() *Metrics {
 		}),
 	}
 	r.MustRegister(m.EventsReceived, m.EventsSkipped, m.DocumentsIndexed, m.DocumentsFailed, m.BulkRequests,
-		m.Retries, m.Pending, m.PendingFull, m.Latency, m.WatchErrors, m.Lookups, m.EnrichmentDeferred)
+		m.Retries, m.Pending, m.PendingFull, m.Latency, m.ExporterLatency, m.WatchErrors, m.Lookups, m.EnrichmentDeferred)
 	return m
 }

@@ -342,6 +342,9 @@ func (s *Sink) send(ctx context.Context, batch []entry) error {
 			if !e.doc.Observed.IsZero() {
 				s.cfg.Metrics.Latency.Observe(now.Sub(e.doc.Observed).Seconds())
 			}
+			if !e.doc.Delivered.IsZero() {
+				s.cfg.Metrics.ExporterLatency.Observe(now.Sub(e.doc.Delivered).Seconds())
+			}
 		case status == http.StatusTooManyRequests || status >= 500:
 			retry = append(retry, e)
 		default:

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/eventcheck/eventcheck/exporter/document"
 	"github.com/eventcheck/eventcheck/exporter/metrics"
@@ -326,4 +327,28 @@ func TestMinIntervalGathersAStream(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // a quiet spell longer than MinInterval
 	_ = s.Put(ctx, doc("alone", 1))
 	waitFor(t, "a lone document", func() bool { d, _, _, _ := f.snapshot(); return d["alone"] != "" })
+}
+
+// The exporter's own latency runs from the watch's delivery to
+// OpenSearch's answer, on the exporter's clock: a document delivered a
+// second ago counts at least a second; one not from a watch is not
+// counted.
+func TestExporterLatencyFromDelivery(t *testing.T) {
+	f := newFakeBulk()
+	s, m, _ := start(t, f, nil)
+	watched := doc("watched", 1)
+	watched.Delivered = time.Now().Add(-time.Second)
+	for _, d := range []*document.Document{watched, doc("listed-by-hand", 1)} {
+		if err := s.Put(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "both indexed", func() bool { return testutil.ToFloat64(m.DocumentsIndexed) == 2 })
+	var got dto.Metric
+	if err := m.ExporterLatency.Write(&got); err != nil {
+		t.Fatal(err)
+	}
+	if h := got.GetHistogram(); h.GetSampleCount() != 1 || h.GetSampleSum() < 1 {
+		t.Errorf("exporter latency: %d samples summing %.3f s, want 1 of at least 1 s", h.GetSampleCount(), h.GetSampleSum())
+	}
 }
