@@ -2,12 +2,12 @@ package exporter_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 )
 
 // shardActivity is what sampleShard saw of an index's scheduled
@@ -38,17 +38,10 @@ func sampleShard(ctx context.Context, index string) (stop func() shardActivity) 
 			} `json:"primaries"`
 		} `json:"_all"`
 	}
+	// The typed response has no external refresh counts: read our own.
 	read := func() (s stats, ok bool) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.osURL+"/"+index+"/_stats/refresh,merge", nil)
-		if err != nil {
-			return s, false
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return s, false
-		}
-		defer resp.Body.Close()
-		return s, json.NewDecoder(resp.Body).Decode(&s) == nil
+		_, err := env.search.Client.Client.Do(ctx, http.MethodGet, opensearchapi.IndicesStatsReq{Indices: []string{index}, Metrics: []string{"refresh", "merge"}}, &s)
+		return s, err == nil
 	}
 	var mu sync.Mutex
 	var a shardActivity
@@ -100,19 +93,9 @@ func refreshMoments(ctx context.Context, index string) (stop func() []time.Time)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for ctx.Err() == nil {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPut, env.osURL+"/"+index+"/_doc/eventcheck-refresh-probe?refresh=wait_for",
-				strings.NewReader(`{"metadata":{"namespace":"eventcheck-refresh-probe"}}`))
-			if err != nil {
-				return
-			}
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				continue
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode < 300 {
+			_, err := env.search.Client.Index(ctx, opensearchapi.IndexReq{Index: index, DocumentID: "eventcheck-refresh-probe",
+				Body: strings.NewReader(`{"metadata":{"namespace":"eventcheck-refresh-probe"}}`), Params: opensearchapi.IndexParams{Refresh: "wait_for"}})
+			if err == nil {
 				ends = append(ends, time.Now())
 			}
 		}
