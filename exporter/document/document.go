@@ -70,8 +70,8 @@ type Document struct {
 // The event is not modified.
 func Build(ev *corev1.Event, obj Object, o Options) (*Document, error) {
 	// A shallow copy: only top-level fields are set below (and the maps
-	// deDot returns are new), so the caller's event, which may be the
-	// informer's, stays as it was without the cost of a deep copy.
+	// deDot returns are new), so the caller's event stays as it was
+	// without the cost of a deep copy.
 	e := new(corev1.Event)
 	*e = *ev
 	e.ManagedFields = nil
