@@ -84,18 +84,26 @@ func BenchmarkThroughput(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// latencyRate and latencyEvents: the stream BenchmarkEventToSearchable
-// measures, steady at 100 events/s for 10 s (a p99 of 1,000 samples).
+// The stream BenchmarkEventToSearchable runs, steady at 100 events/s: 20 s
+// of warm-up, then 30 s measured (a p99 of 3,000 samples, over about 30
+// refreshes). The OpenSearch it writes to was started for this run, and
+// its JVM compiles the indexing, refresh and search paths during the first
+// 15 s or so of load, at well over one of the two cores: refreshes then
+// take two to three times as long, and the p99 of those seconds is
+// 0.1-0.15 s above the rest. A workshop's OpenSearch has long been warm,
+// so the target is on the measured phase; the warm-up's p99 is reported
+// beside it (p99-warm-up-s).
 const (
-	latencyRate   = 100
-	latencyEvents = 1000
+	latencyRate         = 100
+	latencyWarmUpEvents = 2000
+	latencyEvents       = 3000
 )
 
-// BenchmarkEventToSearchable measures, for each of 1,000 events created at
-// a steady 100 events/s, the time from its create call to its document
-// being found by a search, with the index's default 1 s refresh (never
-// forced). The exporter is the binary, with enrichment on, as the
-// workshop runs it. Beside it, a realtime get by ID (which needs no
+// BenchmarkEventToSearchable measures, for each event of a stream at a
+// steady 100 events/s (see latencyEvents), the time from its create call
+// to its document being found by a search, with the index's default 1 s
+// refresh (never forced). The exporter is the binary, with enrichment on,
+// as the workshop runs it. Beside it, a realtime get by ID (which needs no
 // refresh) tells when each document was indexed: the exporter's share,
 // with the API's; the index's own stats tell how long its refreshes took
 // (a document waits for the next one to end). A document is searchable
@@ -103,8 +111,8 @@ const (
 // finds it answers up to a poll's interval and a search's time later, so
 // the moment is the first refresh end (refreshMoments) after the last
 // search that missed it, when that came before the search that found it
-// (p99-polled-s is what the searches saw). Target (2 cores): p99 ≤ 1.1 s to searchable; the
-// refresh alone is up to 1 s.
+// (p99-polled-s is what the searches saw). Target (2 cores): p99 ≤ 1.1 s
+// to searchable over the measured phase; the refresh alone is up to 1 s.
 func BenchmarkEventToSearchable(b *testing.B) {
 	if env.kube == nil {
 		b.Skip("needs the local environment")
@@ -115,20 +123,21 @@ route: {routes: [{match: [{receiver: os}]}]}
 receivers: [{name: os, opensearch: {hosts: [%q], index: %s, useEventID: true}}]
 `, env.osURL, index))
 	ctx := context.Background()
-	var searchable, polled, indexed []time.Duration
+	const total = latencyWarmUpEvents + latencyEvents
+	var searchable, warmUp, polled, indexed []time.Duration
 	var refreshGap time.Duration
 	var activity shardActivity
 	for b.Loop() {
 		ns := fmt.Sprintf("bench-latency-%d", time.Now().UnixNano())
 		namespace(b, ns)
-		// Steady state: the index exists (its creation, on the first
-		// document, takes about a second) before the clock starts.
+		// The index exists (its creation, on the first document, takes
+		// about a second) before the stream starts.
 		if _, err := postEvent(ctx, ns, "warm-up", "WarmUp", 0, corev1.ObjectReference{Name: "warm-up"}); err != nil {
 			b.Fatal(err)
 		}
 		waitSearchable(b, ns, 1, time.Minute)
-		created := make([]time.Time, latencyEvents)
-		uids := make([]string, latencyEvents)
+		created := make([]time.Time, total)
+		uids := make([]string, total)
 		var mu sync.Mutex // guards uids
 		stop := make(chan struct{})
 		var pollers sync.WaitGroup
@@ -144,12 +153,17 @@ receivers: [{name: os, opensearch: {hosts: [%q], index: %s, useEventID: true}}]
 		written := pollFirstSeen(&pollers, stop, &mu, uids, func(unseen []string) ([]string, error) {
 			return realtimeGet(ctx, index, unseen)
 		})
-		wait := profileCPU(b, addr, "latency", latencyEvents/latencyRate*time.Second)
-		shard := sampleShard(ctx, index)
 		refreshes := refreshMoments(ctx, index)
+		// The profile and the shard's stats cover the measured phase.
+		wait := func() {}
+		shard := func() shardActivity { return shardActivity{} }
 		tick := time.NewTicker(time.Second / latencyRate)
-		for i := range latencyEvents {
+		for i := range total {
 			<-tick.C
+			if i == latencyWarmUpEvents {
+				wait = profileCPU(b, addr, "latency", latencyEvents/latencyRate*time.Second)
+				shard = sampleShard(ctx, index)
+			}
 			t := time.Now()
 			ev, err := createEvent(ctx, ns, i)
 			if err != nil {
@@ -162,9 +176,9 @@ receivers: [{name: os, opensearch: {hosts: [%q], index: %s, useEventID: true}}]
 		tick.Stop()
 		wait()
 		if err := k8swait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-			return seen.len() == latencyEvents && written.len() == latencyEvents, nil
+			return seen.len() == total && written.len() == total, nil
 		}); err != nil {
-			b.Fatalf("%d of %d events searchable (%d indexed) a minute after the last", seen.len(), latencyEvents, written.len())
+			b.Fatalf("%d of %d events searchable (%d indexed) a minute after the last", seen.len(), total, written.len())
 		}
 		close(stop)
 		pollers.Wait()
@@ -174,9 +188,11 @@ receivers: [{name: os, opensearch: {hosts: [%q], index: %s, useEventID: true}}]
 		// which no exporter can shorten.
 		ends := refreshes()
 		for i := 1; i < len(ends); i++ {
-			refreshGap = max(refreshGap, ends[i].Sub(ends[i-1]))
+			if ends[i-1].After(created[latencyWarmUpEvents]) {
+				refreshGap = max(refreshGap, ends[i].Sub(ends[i-1]))
+			}
 		}
-		for i := range latencyEvents {
+		for i := range total {
 			found := seen.at[uids[i]]
 			lower := created[i]
 			if m := seen.missed[uids[i]]; m.After(lower) {
@@ -188,18 +204,23 @@ receivers: [{name: os, opensearch: {hosts: [%q], index: %s, useEventID: true}}]
 			if j, _ := slices.BinarySearchFunc(ends, lower, time.Time.Compare); j < len(ends) && ends[j].Before(found) {
 				at = ends[j]
 			}
+			if i < latencyWarmUpEvents {
+				warmUp = append(warmUp, at.Sub(created[i]))
+				continue
+			}
 			searchable = append(searchable, at.Sub(created[i]))
 			polled = append(polled, found.Sub(created[i]))
 			indexed = append(indexed, written.at[uids[i]].Sub(created[i]))
 		}
 	}
-	slices.Sort(searchable)
-	slices.Sort(polled)
-	slices.Sort(indexed)
+	for _, lat := range [][]time.Duration{searchable, warmUp, polled, indexed} {
+		slices.Sort(lat)
+	}
 	p := func(lat []time.Duration, q int) float64 { return lat[len(lat)*q/100].Seconds() }
 	b.ReportMetric(p(searchable, 50), "p50-s")
 	b.ReportMetric(p(searchable, 99), "p99-s")
 	b.ReportMetric(searchable[len(searchable)-1].Seconds(), "max-s")
+	b.ReportMetric(p(warmUp, 99), "p99-warm-up-s")
 	b.ReportMetric(p(polled, 99), "p99-polled-s")
 	b.ReportMetric(p(indexed, 50), "indexed-p50-s")
 	b.ReportMetric(p(indexed, 99), "indexed-p99-s")
