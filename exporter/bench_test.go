@@ -129,7 +129,7 @@ receivers: [{name: os, opensearch: {hosts: [%q], index: %s, useEventID: true}}]
 	var activity shardActivity
 	for b.Loop() {
 		ns := fmt.Sprintf("bench-latency-%d", time.Now().UnixNano())
-		namespace(b, ns)
+		benchNamespace(b, ns)
 		// The index exists (its creation, on the first document, takes
 		// about a second) before the stream starts.
 		if _, err := postEvent(ctx, ns, "warm-up", "WarmUp", 0, corev1.ObjectReference{Name: "warm-up"}); err != nil {
@@ -324,7 +324,7 @@ func BenchmarkRSS(b *testing.B) {
 	var idle, hot, outage, rate, pendingAtEnd float64
 	for b.Loop() {
 		ns := fmt.Sprintf("bench-rss-%d", time.Now().UnixNano())
-		namespace(b, ns)
+		benchNamespace(b, ns)
 		var sent atomic.Int64
 		drive := func(d time.Duration, perSecond int) {
 			deadline := time.Now().Add(d)

@@ -241,6 +241,27 @@ func namespace(t testing.TB, name string) string {
 	return name
 }
 
+// benchNamespace is namespace for a benchmark, its events deleted when
+// the benchmark ends: an exporter lists every event the cluster holds when
+// it starts, and a benchmark's figures (its memory most) must not depend
+// on which benchmarks ran before it.
+func benchNamespace(b *testing.B, name string) {
+	b.Helper()
+	namespace(b, name)
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		events := env.kube.CoreV1().Events(name)
+		if err := events.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+			b.Errorf("deleting the events of namespace %s: %v", name, err)
+			return
+		}
+		if err := env.kube.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+			b.Errorf("deleting namespace %s: %v", name, err)
+		}
+	})
+}
+
 func createEvent(ctx context.Context, ns string, i int) (*corev1.Event, error) {
 	return postEvent(ctx, ns, "burst", "BurstTest", i, corev1.ObjectReference{Name: fmt.Sprintf("pod-%d", i%10)})
 }

@@ -120,7 +120,7 @@ func BenchmarkSideBySide(b *testing.B) {
 func (r *sideBySide) run(b *testing.B, fixture string) {
 	ctx := context.Background()
 	ns := fmt.Sprintf("side-%s-%t-%s-%d", r.exporter, r.enrichment, r.objects, time.Now().UnixNano()%1e6)
-	namespace(b, ns)
+	benchNamespace(b, ns)
 	cfgPath := r.writeConfig(b, ns)
 	port, _ := freePort()
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", port)
