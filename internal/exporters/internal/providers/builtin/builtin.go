@@ -170,6 +170,9 @@ func (p *provider) waitReady(ctx context.Context, r *providers.Running, died <-c
 	if err != nil && !wait.Interrupted(err) {
 		return err
 	}
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("waiting for the exporter's /readyz: %w", ctx.Err()) // interrupted, not slow
+	}
 	if err != nil {
 		return fmt.Errorf("the exporter was not ready within %s: /readyz says %q; its log:\n%s", p.o.ReadyTimeout, last, r.Log.Tail(20))
 	}
@@ -273,6 +276,9 @@ func waitDeployment(ctx context.Context, t providers.Target, ns, name string, ti
 	})
 	if err == nil {
 		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("waiting for the exporter Deployment %s/%s: %w", ns, name, ctx.Err()) // interrupted, not slow
 	}
 	return fmt.Errorf("the exporter Deployment %s/%s was not ready within %s (its readiness probe is /readyz): %s", ns, name, timeout, providers.PodStates(ctx, t.Kube, ns, ""))
 }

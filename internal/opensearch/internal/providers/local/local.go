@@ -219,6 +219,9 @@ func (p *provider) waitReady(ctx context.Context) (*providers.Instance, error) {
 		case err := <-p.exited:
 			return nil, p.died(err)
 		case <-ctx.Done():
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, fmt.Errorf("local OpenSearch's start: %w", ctx.Err()) // interrupted, not slow
+			}
 			return nil, fmt.Errorf("local OpenSearch did not open its HTTP port within %s; see %s", p.o.ReadyTimeout, p.runDir)
 		case <-tick.C:
 			if data, err := os.ReadFile(portsFile); err == nil && strings.HasSuffix(string(data), "\n") {
