@@ -18,7 +18,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,7 +89,13 @@ func TestMain(m *testing.M) {
 		slog.Error("flags", "err", err)
 		os.Exit(2)
 	}
-	testenv = env.NewWithConfig(cfg)
+	// An interrupt ends the run the way a failure does: setup stops, the
+	// Finish step writes the reports and takes down what was brought up
+	// (a kind cluster, the local cluster's processes), and a second
+	// interrupt kills at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() { <-ctx.Done(); stop() }()
+	testenv = env.NewWithConfig(cfg).WithContext(ctx)
 	testenv.Setup(func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 		sc := session.Config{Scenario: story, Env: opts, Outputs: outputs, Keep: flags.Keep,
 			Say: func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }, Log: log}
@@ -99,6 +107,9 @@ func TestMain(m *testing.M) {
 		// The session is in the context even when Start failed: Finish
 		// writes the reports of an environment that never came up.
 		ctx = context.WithValue(ctx, sessionKey{}, s)
+		if err != nil && ctx.Err() != nil {
+			return ctx, fmt.Errorf("interrupted while bringing the environment up; what was started is stopped: %w", err)
+		}
 		if err != nil {
 			return ctx, err
 		}
@@ -116,7 +127,9 @@ func TestMain(m *testing.M) {
 		}
 		return ctx, err
 	})
-	os.Exit(testenv.Run(m))
+	code := testenv.Run(m)
+	stop()
+	os.Exit(code)
 }
 
 func loadScenario() (*scenario.Scenario, error) {
