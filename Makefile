@@ -50,8 +50,9 @@ profile: localcluster
 	$(GO) test -run '^$$' -bench 'EventToSearchable|RSS|SideBySide' -benchtime 1x -timeout 30m ./exporter/ -args -profiles $(CURDIR)/artifacts/profiles
 	@for p in artifacts/profiles/*.pprof; do echo "== $$p"; $(GO) tool pprof -top -nodecount 25 $$p 2>/dev/null | sed -n '1,32p'; done
 
-## bench: speed and memory figures (printed, never asserted)
-bench: localcluster
+## bench: speed and memory figures (printed, never asserted); the engine
+## (as for test-kind), or the image and kind benchmarks would skip
+bench: localcluster engine
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cluster/internal/providers/local/ ./internal/opensearch/internal/providers/local/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./exporter/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/session/
