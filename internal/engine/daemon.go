@@ -54,6 +54,7 @@ func Up(ctx context.Context, dir string) (string, error) {
 	cmd := exec.Command(dockerd, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this command
+	procstat.InheritNothing()
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("failed to start %s: %w", dockerd, err)
 	}

@@ -165,3 +165,22 @@ func PIDFile(path string) (pid int, alive bool) {
 	}
 	return pid, Alive(pid)
 }
+
+// InheritNothing marks every descriptor of this process beyond the
+// standard three close-on-exec, so that a process started next holds
+// nothing of ours. Call it before starting one that outlives us (a
+// daemon, a detached environment): Go opens its own descriptors
+// close-on-exec, but those inherited from our caller (flock's lock, a CI
+// runner's pipe) are not, and a detached child would hold them for its
+// whole life, keeping the lock taken or the pipe open.
+func InheritNothing() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package procstat
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,5 +64,24 @@ func TestCPUSecondsGrowsWithWork(t *testing.T) {
 	}
 	if CPUSeconds(-1) != 0 {
 		t.Error("a process that does not exist used CPU")
+	}
+}
+
+func TestInheritNothingKeepsInheritedDescriptorsFromChildren(t *testing.T) {
+	// A descriptor as a caller would pass it down: without close-on-exec.
+	fd, err := syscall.Open(os.DevNull, syscall.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	held := func() bool {
+		return exec.Command("/bin/sh", "-c", fmt.Sprintf("[ -e /proc/self/fd/%d ]", fd)).Run() == nil
+	}
+	if !held() {
+		t.Fatalf("a child does not see descriptor %d before the call: the test proves nothing", fd)
+	}
+	InheritNothing()
+	if held() {
+		t.Errorf("a child started after InheritNothing still holds descriptor %d", fd)
 	}
 }

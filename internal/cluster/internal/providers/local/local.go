@@ -131,6 +131,7 @@ func (p *provider) Up(ctx context.Context) error {
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if p.o.Detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		procstat.InheritNothing()
 	} else {
 		// If this process dies the cluster goes too: no orphans.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

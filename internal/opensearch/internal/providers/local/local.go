@@ -136,6 +136,7 @@ func (p *provider) Start(ctx context.Context) (*providers.Instance, error) {
 			return nil, errors.New("a detached local OpenSearch needs a directory (Dir) to record where it runs")
 		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: user.credential()}
+		procstat.InheritNothing()
 	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
