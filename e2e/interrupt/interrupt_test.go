@@ -120,38 +120,10 @@ func TestInterruptDuringSetupLeavesNothingBehind(t *testing.T) {
 		}
 		t.Errorf("left in the run's TMPDIR: %v", names)
 	}
-	if pids := processesWith(t, marker, tmp); len(pids) != 0 {
-		t.Errorf("processes still running (pids %v)", pids)
-		for _, pid := range pids {
+	for _, mark := range []string{marker, tmp} {
+		for pid, line := range procstat.Naming(mark) {
+			t.Errorf("still running: %d %s", pid, line)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
-}
-
-// processesWith is the pids of live processes whose command line holds
-// any of marks.
-func processesWith(t *testing.T, marks ...string) []int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid == os.Getpid() {
-			continue
-		}
-		line, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !procstat.Alive(pid) {
-			continue
-		}
-		for _, m := range marks {
-			if strings.Contains(string(line), m) {
-				pids = append(pids, pid)
-				break
-			}
-		}
-	}
-	return pids
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/eventcheck/eventcheck/internal/cli/exitcode"
 	"github.com/eventcheck/eventcheck/internal/harness"
 	"github.com/eventcheck/eventcheck/internal/opensearch"
+	"github.com/eventcheck/eventcheck/internal/procstat"
 )
 
 // The secrets the bad inputs hide: in a URL's password and query, in --set
@@ -308,22 +309,9 @@ func checkNothingRunsUnder(t *testing.T, envDir string) {
 	if url, ok := opensearch.Detached(harness.OpenSearchEnvDir(envDir)); ok {
 		t.Errorf("an OpenSearch is left running at %s", url)
 	}
-	if pids := processesNaming(envDir); len(pids) > 0 {
-		t.Errorf("processes left running under %s: %v", envDir, pids)
+	if procs := procstat.Naming(envDir); len(procs) > 0 {
+		t.Errorf("processes left running under %s: %v", envDir, procs)
 	}
-}
-
-// processesNaming lists the processes whose command line holds s.
-func processesNaming(s string) []string {
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	var out []string
-	for _, p := range procs {
-		data, err := os.ReadFile(p)
-		if err == nil && strings.Contains(string(data), s) {
-			out = append(out, fmt.Sprintf("%s: %s", filepath.Base(filepath.Dir(p)), strings.ReplaceAll(string(data), "\x00", " ")))
-		}
-	}
-	return out
 }
 
 // Ctrl-C while the inputs load (a pipe no one writes, as --checks) ends

@@ -184,3 +184,21 @@ func InheritNothing() {
 		}
 	}
 }
+
+// Naming returns the processes whose command line holds s, by pid, each
+// with its command line (arguments joined by spaces). A zombie has none,
+// so it never matches.
+func Naming(s string) map[int]string {
+	found := map[int]string{}
+	lines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range lines {
+		data, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(data), s) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil && pid != os.Getpid() {
+			found[pid] = strings.TrimSpace(strings.ReplaceAll(string(data), "\x00", " "))
+		}
+	}
+	return found
+}

@@ -85,3 +85,19 @@ func TestInheritNothingKeepsInheritedDescriptorsFromChildren(t *testing.T) {
 		t.Errorf("a child started after InheritNothing still holds descriptor %d", fd)
 	}
 }
+
+func TestNamingFindsAProcessByItsCommandLine(t *testing.T) {
+	mark := fmt.Sprintf("30.%d", os.Getpid())
+	cmd := exec.Command("sleep", mark)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got := Naming(mark); got[cmd.Process.Pid] != "sleep "+mark || len(got) != 1 {
+		t.Errorf("Naming(%q) = %v, want only pid %d, sleep %s", mark, got, cmd.Process.Pid, mark)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if got := Naming(mark); len(got) != 0 {
+		t.Errorf("after it ended, Naming(%q) = %v", mark, got)
+	}
+}
