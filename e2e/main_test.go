@@ -108,7 +108,7 @@ func TestMain(m *testing.M) {
 		// writes the reports of an environment that never came up.
 		ctx = context.WithValue(ctx, sessionKey{}, s)
 		if err != nil && ctx.Err() != nil {
-			return ctx, fmt.Errorf("interrupted while bringing the environment up; what was started is stopped: %w", err)
+			return ctx, fmt.Errorf("%w: %w", session.ErrInterruptedStart, err)
 		}
 		if err != nil {
 			return ctx, err

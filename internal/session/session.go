@@ -218,6 +218,10 @@ func (s *Session) passed() bool {
 	return s.startErr == nil && s.cut == nil && s.Runner != nil && check.Passed(s.Runner.Results()) && s.claimsFailed == 0
 }
 
+// ErrInterruptedStart is an interrupt while the environment came up
+// (Start undid what it had started).
+var ErrInterruptedStart = errors.New("interrupted while bringing the environment up; what was started is stopped")
+
 // Verdict is the run's outcome as an error carrying its exit code, nil
 // when every check held; parent is the front end's context before its
 // --timeout, to tell Ctrl-C from the timeout. Call it after Finish.
@@ -227,7 +231,7 @@ func (s *Session) Verdict(parent context.Context) error {
 	s.mu.Unlock()
 	switch {
 	case parent.Err() != nil && startErr != nil:
-		return exitcode.Wrap(exitcode.Interrupted, errors.New("interrupted while bringing the environment up; what was started is stopped"))
+		return exitcode.Wrap(exitcode.Interrupted, ErrInterruptedStart)
 	case parent.Err() != nil:
 		return exitcode.Wrap(exitcode.Interrupted, errors.New("interrupted; the scenario's objects and the environment were removed"))
 	case startErr != nil && errors.Is(startErr, exporters.ErrUsage):
