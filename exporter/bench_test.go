@@ -318,6 +318,12 @@ func realtimeGet(ctx context.Context, index string, ids []string) ([]string, err
 	return found, nil
 }
 
+// allToOpenSearch is an exporter config that sends every event to the
+// local OpenSearch's events index.
+func allToOpenSearch() string {
+	return fmt.Sprintf("route: {routes: [{match: [{receiver: os}]}]}\nreceivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]\n", env.osURL)
+}
+
 // BenchmarkRSS keeps 500 events/s going for 30 s through the exporter
 // process, then 20 events/s during a 60 s OpenSearch outage, sampling the
 // exporter's resident memory every 100 ms, and ends when every event is
@@ -326,7 +332,7 @@ func BenchmarkRSS(b *testing.B) {
 	if env.kube == nil {
 		b.Skip("needs the local environment")
 	}
-	cmd, addr := startExporterProcess(b, fmt.Sprintf("route: {routes: [{match: [{receiver: os}]}]}\nreceivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]\n", env.osURL))
+	cmd, addr := startExporterProcess(b, allToOpenSearch())
 	ctx := context.Background()
 	var idle, hot, outage, rate, pendingAtEnd float64
 	for b.Loop() {

@@ -26,7 +26,7 @@ func BenchmarkRSSAtStart(b *testing.B) {
 		benchNamespace(b, ns)
 		createEvents(b, ns, 0, startEvents)
 		start := time.Now()
-		cmd, _ := startExporterProcess(b, fmt.Sprintf("route: {routes: [{match: [{receiver: os}]}]}\nreceivers: [{name: os, opensearch: {hosts: [%q], index: eks-kubernetes-events}}]\n", env.osURL))
+		cmd, _ := startExporterProcess(b, allToOpenSearch())
 		sample := samplePeakRSS(cmd.Process.Pid)
 		if err := k8swait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, 5*time.Minute, true, func(context.Context) (bool, error) {
 			docs, _ := indexed(b, ns)
